@@ -1,0 +1,181 @@
+"""Answers with numbered citations. The extractive answerer is the offline default; LLM backends
+implement the same `Answerer` interface. `finalize` turns any answer text with [n] markers into an
+Answer whose citations point at real passages, renumbered in order of first use."""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Iterator
+
+import numpy as np
+from langchain_core.documents import Document
+
+ABSTAIN_TEXT = "The indexed articles don't say."
+MARKER = re.compile(r"\[(\d{1,3})\]")
+# Sentence ends: . ! ? (optionally followed by a closing quote or bracket), then space and a capital/quote/digit.
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n+")
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+_STOP = set(
+    "a an the of to in on for and or but is are was were be been being what which who whom whose when where why how "
+    "did do does done has have had it its this that these those there their they them he she his her i you we our "
+    "with by from as at about into than then so if not no yes can could would should will may might must also any "
+    "all some more most such other own same very just over after before between during according report reported "
+    "article say said says tell told".split()
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP and len(w) > 1}
+
+
+@dataclass
+class Citation:
+    n: int
+    chunk_id: str
+    article_id: str
+    title: str
+    source: str
+    published_at: str
+    url: str
+    text: str
+    sentence: str = ""
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    text: str
+    citations: list[Citation] = field(default_factory=list)
+    abstained: bool = False
+    query: str = ""
+    passages: list[Document] = field(default_factory=list)
+
+    def as_json(self) -> dict:
+        return {
+            "answer": self.text,
+            "citations": [c.as_json() for c in self.citations],
+            "abstained": self.abstained,
+            "query": self.query,
+        }
+
+
+class Answerer(ABC):
+    """Writes an answer from numbered passages, citing them as [1], [2], ... (1-based positions)."""
+
+    name: str = "answerer"
+
+    @abstractmethod
+    def stream(self, question: str, passages: list[Document]) -> Iterator[str]:
+        """Pieces of the answer text as they are produced."""
+
+
+def _citation(n: int, doc: Document, sentence: str) -> Citation:
+    m = doc.metadata
+    return Citation(
+        n=n,
+        chunk_id=str(m.get("chunk_id", doc.id or "")),
+        article_id=m.get("article_id", ""),
+        title=m.get("title", ""),
+        source=m.get("source", ""),
+        published_at=m.get("published_at", ""),
+        url=m.get("url", ""),
+        text=doc.page_content,
+        sentence=sentence,
+    )
+
+
+def finalize(text: str, passages: list[Document], query: str = "") -> Answer:
+    """Drop markers that point to no passage, renumber the rest 1..n in order of first use."""
+    text = text.strip()
+    if not text or text == ABSTAIN_TEXT:
+        return Answer(ABSTAIN_TEXT, [], True, query, passages)
+    order: dict[int, int] = {}
+    supporting: dict[int, str] = {}
+
+    def renumber(match: re.Match) -> str:
+        position = int(match.group(1))
+        if not 1 <= position <= len(passages):
+            return ""
+        order.setdefault(position, len(order) + 1)
+        return f"[{order[position]}]"
+
+    out_sentences = []
+    for sentence in split_sentences(text):
+        plain = re.sub(r"\s+([.,;!?])", r"\1", MARKER.sub("", sentence)).strip()
+        renumbered = MARKER.sub(renumber, sentence)
+        for position in {int(x) for x in MARKER.findall(sentence)}:
+            if position in order:
+                supporting.setdefault(position, plain)
+        out_sentences.append(re.sub(r"\s+([.,;!?])", r"\1", re.sub(r"\s{2,}", " ", renumbered)).strip())
+    citations = [_citation(n, passages[pos - 1], supporting.get(pos, "")) for pos, n in order.items()]
+    return Answer(" ".join(out_sentences), citations, False, query, passages)
+
+
+class ExtractiveAnswerer(Answerer):
+    """Picks the passage sentences most similar to the question and quotes them with their citations.
+
+    Abstains when no sentence reaches `abstain_below` (cosine similarity to the question), rather
+    than quoting something unrelated.
+    """
+
+    name = "extractive"
+
+    def __init__(self, embeddings, max_sentences: int = 3, abstain_below: float = 0.35, margin: float = 0.12):
+        self.embeddings = embeddings
+        self.max_sentences = max_sentences
+        self.abstain_below = abstain_below
+        self.margin = margin
+
+    def select(self, question: str, passages: list[Document]) -> list[tuple[int, str, float]]:
+        """(passage position, sentence, score) of the chosen sentences, best first; empty means abstain."""
+        candidates = [
+            (pos, s)
+            for pos, doc in enumerate(passages, 1)
+            for s in split_sentences(doc.page_content)
+            if not s.rstrip().endswith("?") and len(_WORD.findall(s)) >= 5
+        ]
+        if not candidates:
+            return []
+        vectors = self.embeddings.encode([question] + [s for _, s in candidates])
+        q, sv = vectors[0], vectors[1:]
+        similarity = sv @ q
+        asked = content_words(question)
+        overlap = np.array([len(asked & content_words(s)) / max(1, len(asked)) for _, s in candidates])
+        rank_prior = np.array([0.03 * (len(passages) - pos) / len(passages) for pos, _ in candidates])
+        scores = similarity + 0.15 * overlap + rank_prior
+        best = int(np.argmax(scores))
+        if similarity[best] < self.abstain_below:
+            return []
+        chosen: list[int] = []
+        for n in np.argsort(-scores):
+            if len(chosen) == self.max_sentences or scores[n] < scores[best] - self.margin:
+                break
+            if similarity[n] < self.abstain_below or any(float(sv[n] @ sv[c]) > 0.9 for c in chosen):
+                continue
+            chosen.append(int(n))
+        return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
+
+    def stream(self, question: str, passages: list[Document]) -> Iterator[str]:
+        chosen = self.select(question, passages)
+        if not chosen:
+            yield ABSTAIN_TEXT
+            return
+        for i, (pos, sentence, _) in enumerate(chosen):
+            yield ("" if i == 0 else " ") + cite(sentence, pos)
+
+
+def cite(sentence: str, position: int) -> str:
+    """The sentence with its marker before the closing punctuation: 'It rose [2].'"""
+    body = sentence.rstrip()
+    end = len(body)
+    while end and body[end - 1] in ".!?\"'”’)":
+        end -= 1
+    return f"{body[:end]} [{position}]{body[end:]}" if end else f"{body} [{position}]"

@@ -1,0 +1,119 @@
+"""The one place where the product is assembled: `build_chain(settings)` gives the NewsQA chain that
+the CLI, the chat app, the benchmarks and the tests all use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Iterator
+
+from langchain_core.documents import Document
+
+from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, finalize
+from chatbot.errors import UserError
+from chatbot.followup import Turn, condense, is_followup
+from chatbot.retrieval import HybridRetriever, interleave
+from chatbot.settings import Settings
+from index.embeddings import SentenceTransformerEmbeddings
+from index.store import ArticleStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Filters:
+    sources: list[str] | None = None
+    since: date | datetime | None = None
+    until: date | datetime | None = None
+    article_ids: list[str] | None = None
+
+
+@dataclass
+class NewsQA:
+    settings: Settings
+    store: ArticleStore
+    retriever: HybridRetriever
+    answerer: Answerer
+    history_condenser: object = field(default=condense)
+
+    def check(self, question: str, filters: Filters) -> None:
+        if not question or not question.strip():
+            raise UserError("the question is empty: ask something about the indexed articles")
+        if filters.sources:
+            known = set(self.retriever.known_sources())
+            unknown = [s for s in filters.sources if s not in known]
+            if unknown:
+                hint = ", ".join(sorted(known)[:8]) or "none: the store is empty"
+                raise UserError(f"unknown outlet {unknown[0]!r}; indexed outlets include: {hint}")
+        if filters.since and filters.until and _as_date(filters.since) > _as_date(filters.until):
+            raise UserError("--since is after --until: no article can match")
+
+    def retrieve(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> tuple[str, list[Document]]:
+        """The retrieval query actually used (after follow-up handling) and the passages, best first."""
+        history = history or []
+        filters = filters or Filters()
+        query = self.history_condenser(question, history)
+        k = self.settings.k
+        search = dict(sources=filters.sources, since=filters.since, until=filters.until)
+        cited = history[-1].cited_article_ids if history else []
+        if filters.article_ids:
+            docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
+        elif cited and is_followup(question):
+            # A follow-up most often asks more about the articles just cited: search them first.
+            pinned = self.retriever.search(query, k=k, article_ids=cited, **search)
+            general = self.retriever.search(query, k=k, **search)
+            by_id = {d.id: d for d in pinned + general}
+            docs = [by_id[i] for i in interleave([[d.id for d in pinned], [d.id for d in general]])[:k]]
+        else:
+            docs = self.retriever.search(query, k=k, **search)
+        return query, docs
+
+    def stream(
+        self, question: str, history: list[Turn] | None = None, filters: Filters | None = None
+    ) -> Iterator[str | Answer]:
+        """Pieces of answer text as they come, then the final Answer (with checked citations)."""
+        filters = filters or Filters()
+        self.check(question, filters)
+        query, docs = self.retrieve(question, history, filters)
+        if not docs:
+            yield finalize("", [], query)
+            return
+        pieces = []
+        for piece in self.answerer.stream(question, docs):
+            pieces.append(piece)
+            yield piece
+        yield finalize("".join(pieces), docs, query)
+
+    def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> Answer:
+        *_, answer = self.stream(question, history, filters)
+        return answer
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def build_store(settings: Settings, embeddings: SentenceTransformerEmbeddings | None = None) -> ArticleStore:
+    embeddings = embeddings or SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size)
+    return ArticleStore(settings, embeddings)
+
+
+def build_chain(
+    settings: Settings,
+    llm=None,
+    retriever: HybridRetriever | None = None,
+    store: ArticleStore | None = None,
+) -> NewsQA:
+    """Assemble the product from settings; `llm`, `retriever` and `store` override the configured parts."""
+    store = store or (retriever.store if retriever else build_store(settings))
+    retriever = retriever or HybridRetriever(
+        store=store,
+        k=settings.k,
+        candidates=settings.candidates,
+        rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight,
+        bm25_weight=settings.bm25_weight,
+    )
+    answerer = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below)
+    return NewsQA(settings, store, retriever, answerer)

@@ -1,0 +1,152 @@
+"""The hybrid retriever: dense (Chroma) + BM25, fused by reciprocal rank, aware of outlets and dates."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, Field, PrivateAttr
+
+from chatbot.query import QueryPlan, understand
+from index.lexical import LexicalIndex
+from index.store import ArticleStore
+
+
+def _ts(value: date | datetime | None, end: bool = False) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time.max if end else time.min, tzinfo=timezone.utc)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return int(value.timestamp())
+
+
+def chroma_where(sources=None, since: int | None = None, until: int | None = None, article_ids=None) -> dict | None:
+    clauses: list[dict] = []
+    if sources:
+        clauses.append({"source": {"$in": list(sources)}})
+    if since is not None:
+        clauses.append({"published_ts": {"$gte": since}})
+    if until is not None:
+        clauses.append({"published_ts": {"$lte": until}})
+    if article_ids:
+        clauses.append({"article_id": {"$in": list(article_ids)}})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def rrf(rankings: list[tuple[list[str], float]], rrf_k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal rank fusion of ranked id lists."""
+    scores: dict[str, float] = defaultdict(float)
+    for ids, weight in rankings:
+        for rank, chunk_id in enumerate(ids):
+            scores[chunk_id] += weight / (rrf_k + rank + 1)
+    return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def interleave(lists: list[list[str]]) -> list[str]:
+    """Round-robin over ranked lists, skipping ids already taken."""
+    seen: dict[str, None] = {}
+    for row in range(max((len(x) for x in lists), default=0)):
+        for ids in lists:
+            if row < len(ids) and ids[row] not in seen:
+                seen[ids[row]] = None
+    return list(seen)
+
+
+class HybridRetriever(BaseRetriever):
+    """Passages for a question, best first. Filters: outlets, date range, article ids (a pinned source).
+
+    When the question itself names known outlets or dates and no filter is given, one sub-search runs
+    per outlet and per date and the ranked lists are interleaved with the unfiltered one.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: ArticleStore
+    k: int = 5
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    sources: list[str] | None = None
+    since: date | datetime | None = None
+    until: date | datetime | None = None
+    article_ids: list[str] | None = None
+    use_question_metadata: bool = Field(True, description="Search per outlet/date the question names.")
+
+    _lexical: LexicalIndex | None = PrivateAttr(None)
+    _generation: int = PrivateAttr(-1)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 side, rebuilt from stored chunk texts (never re-embedded) when the store changed."""
+        generation = self.store.generation()
+        with self._lock:
+            if self._lexical is None or generation != self._generation:
+                rows = self.store.all_chunks()
+                texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
+                self._lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"])
+                self._generation = generation
+            return self._lexical
+
+    def known_sources(self) -> list[str]:
+        return sorted({s for s in self.lexical().sources if s})
+
+    def plan(self, query: str) -> QueryPlan:
+        return understand(query, self.known_sources())
+
+    def _fused(self, query: str, vector, filters: dict) -> list[str]:
+        lexical = self.lexical()
+        dense = self.store.dense_search(vector, self.candidates, chroma_where(**filters))
+        sparse = lexical.search(query, self.candidates, lexical.mask(**filters))
+        fused = rrf([([i for i, _ in dense], self.dense_weight), ([i for i, _ in sparse], self.bm25_weight)], self.rrf_k)
+        return [i for i, _ in fused]
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        sources: list[str] | None = None,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        article_ids: list[str] | None = None,
+    ) -> list[Document]:
+        k = k or self.k
+        base = {
+            "sources": sources if sources is not None else self.sources,
+            "since": _ts(since if since is not None else self.since),
+            "until": _ts(until if until is not None else self.until, end=True),
+            "article_ids": article_ids if article_ids is not None else self.article_ids,
+        }
+        if len(self.lexical()) == 0:
+            return []
+        vector = self.store.embeddings.embed_query(query)
+        lists = []
+        if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
+            plan = self.plan(query)
+            lists += [self._fused(query, vector, {**base, "sources": [o]}) for o in plan.outlets]
+            if base["since"] is None and base["until"] is None:
+                for day in plan.dates:
+                    window = {"since": _ts(day - timedelta(days=1)), "until": _ts(day + timedelta(days=1), end=True)}
+                    lists.append(self._fused(query, vector, {**base, **window}))
+        lists.append(self._fused(query, vector, base))
+        ids = interleave(lists)[:k]
+        chunks = self.store.get_chunks(ids)
+        return [
+            Document(page_content=chunks[i][0], metadata={**chunks[i][1], "chunk_id": i, "rank": r + 1}, id=i)
+            for r, i in enumerate(ids)
+            if i in chunks
+        ]
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return self.search(query, **kwargs)

@@ -1,0 +1,59 @@
+"""The one settings object: typed, described, built once at the entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_store_dir() -> Path:
+    """The user's data folder for the embedded store (overridable by NEWSQA_STORE / --store)."""
+    return Path(platformdirs.user_data_dir("newsqa")) / "store"
+
+
+class Settings(BaseSettings):
+    """Every knob of newsqa. Environment variables are NEWSQA_<FIELD> (e.g. NEWSQA_STORE)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSQA_", extra="ignore")
+
+    # -- store --------------------------------------------------------------
+    store: Path = Field(default_factory=default_store_dir, description="Folder of the embedded Chroma store and its records.")
+    chroma_host: str | None = Field(None, description="Host of a Chroma server (`chroma run`); when set, the server is used instead of the embedded store.")
+    chroma_port: int = Field(8000, description="Port of the Chroma server.")
+    collection: str = Field("newsqa", description="Prefix of the Chroma collection names.")
+
+    # -- embedding and chunking ---------------------------------------------
+    embedding_model: str = Field("", description="A sentence-transformers model name or folder; empty means the bundled all-MiniLM-L6-v2.")
+    embedding_batch_size: int = Field(64, description="Chunks per encoder batch.")
+    chunk_tokens: int = Field(220, description="Target chunk size in word pieces, header included (all-MiniLM-L6-v2 reads at most 256).")
+    chunk_overlap_tokens: int = Field(40, description="Overlap between neighbouring chunks of one section, in word pieces (whole sentences).")
+
+    # -- retrieval ----------------------------------------------------------
+    k: int = Field(5, description="Passages handed to the answerer.")
+    candidates: int = Field(50, description="Candidates taken from each of the dense and BM25 sides before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
+    bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+
+    # -- answering ----------------------------------------------------------
+    llm: Literal["extractive", "openai", "ollama", "llamacpp"] = Field("extractive", description="Answer backend.")
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible or Ollama server.")
+    llm_model: str | None = Field(None, description="Model name on that server.")
+    llm_api_key: str | None = Field(
+        None,
+        validation_alias=AliasChoices("NEWSQA_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key of the OpenAI-compatible server (or OPENAI_API_KEY).",
+    )
+    llamacpp_model_path: Path | None = Field(None, description="Path of a local GGUF model file for the llamacpp backend.")
+    answer_sentences: int = Field(3, description="Sentences in an extractive answer, at most.")
+    abstain_below: float = Field(0.35, description="The extractive answerer abstains when no sentence is this similar to the question.")
+
+    # -- app ----------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="Address the chat app binds to.")
+    port: int = Field(7860, description="Port of the chat app.")
+    auth_user: str | None = Field(None, description="Username for the chat app; with auth_password, nothing is served without it.")
+    auth_password: str | None = Field(None, description="Password for the chat app.")

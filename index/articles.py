@@ -1,0 +1,73 @@
+"""The article model: one news article with its metadata."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+
+from dateutil import parser as dateparser
+from pydantic import BaseModel, Field, field_validator
+
+
+def parse_date(value: object) -> datetime | None:
+    """A timezone-aware datetime from a date string or datetime; naive values are taken as UTC."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = dateparser.parse(value)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"unreadable date {value!r}") from exc
+    else:
+        raise ValueError(f"a date must be a string, not {type(value).__name__}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class Article(BaseModel):
+    """A news article. `body` is plain text; paragraphs are separated by blank lines or newlines."""
+
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+    source: str = Field("", description="The outlet that published it.")
+    author: str = ""
+    published_at: datetime | None = None
+    url: str = ""
+    category: str = ""
+    origin: str = Field("", description="Where it was loaded from (file path or URL), for messages.")
+
+    @field_validator("title", "body", mode="before")
+    @classmethod
+    def _strip_required(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("source", "author", "url", "category", mode="before")
+    @classmethod
+    def _optional_text(cls, value: object) -> object:
+        if value is None:
+            return ""
+        if isinstance(value, list):  # some feeds give several authors
+            return ", ".join(str(v) for v in value)
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("published_at", mode="before")
+    @classmethod
+    def _aware_date(cls, value: object) -> datetime | None:
+        return parse_date(value)
+
+    @property
+    def id(self) -> str:
+        """Stable across re-indexing: from the URL when there is one, else from title and outlet."""
+        key = self.url.strip().lower() if self.url else f"{self.title.strip().lower()}\x1f{self.source.strip().lower()}"
+        return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything indexed about the article changes."""
+        parts = [self.title, self.body, self.source, self.author, self.url, self.category, self.date_iso]
+        return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    @property
+    def date_iso(self) -> str:
+        return self.published_at.isoformat() if self.published_at else ""

@@ -1,0 +1,128 @@
+"""Structure- and sentence-aware chunking: sections by subheading, then paragraphs, then sentences."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from index.articles import Article
+
+# Split at paragraph breaks, then line breaks, then sentence ends, then clauses, then words.
+SEPARATORS = [r"\n\s*\n", r"\n", r"(?<=[.!?])\s+(?=\S)", r"(?<=[.!?][\"'”’)])\s+", r";\s+", r",\s+", r"\s+"]
+_END_PUNCT = tuple(".!?:;,\"'”’)|")
+MIN_BODY_TOKENS = 64
+
+
+@dataclass
+class Chunk:
+    article_id: str
+    index: int
+    text: str
+    header: str
+    section: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.article_id}:{self.index}"
+
+    @property
+    def indexed_text(self) -> str:
+        """What the encoder and BM25 read: the passage behind its context header."""
+        return f"{self.header}\n{self.text}"
+
+
+def is_subheading(line: str, next_line: str | None) -> bool:
+    """A short title-like line (no sentence punctuation at its end) followed by a longer paragraph."""
+    stripped = line.strip()
+    if stripped.startswith("#"):
+        return True
+    if not stripped or len(stripped) > 90 or stripped.endswith(_END_PUNCT):
+        return False
+    if not (stripped[0].isupper() or stripped[0].isdigit()):
+        return False
+    return next_line is not None and len(next_line.strip()) > len(stripped)
+
+
+def sections(body: str) -> list[tuple[str, str]]:
+    """(subheading, text) pairs in order; text before the first subheading has an empty heading."""
+    lines = [line for line in body.splitlines() if line.strip()]
+    result: list[tuple[str, list[str]]] = [("", [])]
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if is_subheading(line, nxt):
+            result.append((line.strip().lstrip("#").strip(), []))
+        else:
+            result[-1][1].append(line.strip())
+    return [(heading, "\n\n".join(paras)) for heading, paras in result if paras]
+
+
+def header_for(article: Article, section: str = "") -> str:
+    parts = [article.title]
+    meta = ", ".join(p for p in (article.source, article.published_at.date().isoformat() if article.published_at else "") if p)
+    if meta:
+        parts.append(meta)
+    if section:
+        parts.append(section)
+    return " | ".join(parts)
+
+
+CHARS_PER_TOKEN = 4  # English news text runs about 4.3 characters per word piece; splitting by characters is fast
+
+
+def _splitter(size: int, overlap: int, length_function: Callable[[str], int] = len) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(
+        separators=SEPARATORS,
+        is_separator_regex=True,
+        keep_separator=True,  # the captured whitespace is kept, so merged pieces read as written
+        chunk_size=size,
+        chunk_overlap=overlap,
+        length_function=length_function,
+        strip_whitespace=True,
+    )
+
+
+def grouped_sections(body: str, max_chars: int) -> list[tuple[str, str]]:
+    """Sections, with neighbours merged while they fit in one chunk, so short sections don't make tiny chunks."""
+    groups: list[tuple[str, str]] = []
+    for heading, text in sections(body):
+        if groups and len(groups[-1][1]) + len(heading) + len(text) + 4 <= max_chars:
+            prev_heading, prev_text = groups[-1]
+            inline = f"{heading}\n\n{text}" if heading else text
+            groups[-1] = (prev_heading or heading, f"{prev_text}\n\n{inline}")
+        else:
+            groups.append((heading, text))
+    return groups
+
+
+def chunk_article(
+    article: Article,
+    count_tokens: Callable[[str], int],
+    chunk_tokens: int = 220,
+    overlap_tokens: int = 40,
+) -> list[Chunk]:
+    """Chunks whose header plus passage fit in `chunk_tokens` word pieces, overlapping by whole sentences.
+
+    Splitting runs on characters (fast); each chunk's real word-piece count is then checked once and
+    the rare chunk over budget (digits, names, URLs) is split again by word pieces.
+    """
+    base_header = header_for(article)
+    budget = max(MIN_BODY_TOKENS, chunk_tokens - count_tokens(base_header) - 12)
+    by_chars = _splitter(budget * CHARS_PER_TOKEN, overlap_tokens * CHARS_PER_TOKEN)
+    chunks: list[Chunk] = []
+    for heading, text in grouped_sections(article.body, budget * CHARS_PER_TOKEN):
+        header = header_for(article, heading)
+        room = max(MIN_BODY_TOKENS, chunk_tokens - count_tokens(header) - 2)
+        for piece in by_chars.split_text(text):
+            if count_tokens(piece) > room:
+                pieces = _splitter(room, min(overlap_tokens, room // 4), count_tokens).split_text(piece)
+            else:
+                pieces = [piece]
+            for part in pieces:
+                part = re.sub(r"[ \t]+", " ", part).strip()
+                if part:
+                    chunks.append(Chunk(article.id, len(chunks), part, header, heading))
+    return chunks

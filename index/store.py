@@ -1,0 +1,255 @@
+"""The article store: chunks in Chroma (embedded folder or server) plus a record of what is fully indexed.
+
+An article is committed in two steps: its chunks first, then its record in the articles collection.
+The record is the commit: chunks without a record (a run killed in between) are invisible to retrieval
+and are replaced or swept on the next write, so the store never shows half an article.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock
+from langchain_chroma import Chroma
+from tqdm import tqdm
+
+from index.articles import Article
+from index.chunking import Chunk, chunk_article
+from index.embeddings import SentenceTransformerEmbeddings
+from index.loaders import LoadError
+
+log = logging.getLogger(__name__)
+
+GENERATION_ID = "__generation__"
+BATCH_CHUNKS = 512
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    chunks: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.failed)} failed ({self.chunks} chunks written)"
+        )
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict:
+    """Scalar metadata Chroma can filter on: outlet, date (ISO and epoch seconds), ids."""
+    return {
+        "article_id": article.id,
+        "chunk_index": chunk.index,
+        "title": article.title,
+        "source": article.source,
+        "author": article.author,
+        "published_at": article.date_iso,
+        "published_ts": int(article.published_at.timestamp()) if article.published_at else 0,
+        "url": article.url,
+        "category": article.category,
+        "section": chunk.section,
+        "header": chunk.header,
+    }
+
+
+class ArticleStore:
+    """Chunks and article records in Chroma; one writer at a time, readers never wait on it."""
+
+    def __init__(self, settings, embeddings: SentenceTransformerEmbeddings):
+        self.settings = settings
+        self.embeddings = embeddings
+        if settings.chroma_host:
+            self.client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            self._file_lock = None
+        else:
+            Path(settings.store).mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(
+                path=str(Path(settings.store) / "chroma"), settings=ChromaSettings(anonymized_telemetry=False)
+            )
+            self._file_lock = FileLock(str(Path(settings.store) / "write.lock"))
+        self._thread_lock = threading.Lock()
+        self.chunks = self.client.get_or_create_collection(
+            f"{settings.collection}_chunks", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        # One record per fully indexed article; embeddings are a placeholder (Chroma requires one).
+        self.records = self.client.get_or_create_collection(f"{settings.collection}_articles", embedding_function=None)
+        self.vectorstore = Chroma(
+            client=self.client, collection_name=self.chunks.name, embedding_function=embeddings
+        )
+
+    # -- writing -------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._thread_lock:
+            if self._file_lock is None:
+                yield
+            else:
+                with self._file_lock:
+                    yield
+
+    def add(
+        self,
+        items: Iterable[Article | LoadError],
+        progress: bool = False,
+        on_error: Callable[[LoadError], None] | None = None,
+    ) -> IndexReport:
+        """Index articles; unchanged ones are skipped, changed ones replace their old chunks."""
+        report = IndexReport()
+        with self.writing():
+            known = self._record_hashes()
+            pending: list[tuple[Article, list[Chunk], bool]] = []
+            pending_chunks = 0
+            bar = tqdm(desc="indexing", unit="article", disable=not progress)
+            for item in items:
+                bar.update(1)
+                if isinstance(item, LoadError):
+                    report.failed.append(str(item))
+                    if on_error:
+                        on_error(item)
+                    continue
+                if known.get(item.id) == item.content_hash:
+                    report.unchanged.append(item.id)
+                    continue
+                chunks = chunk_article(
+                    item, self.embeddings.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
+                )
+                pending.append((item, chunks, item.id in known))
+                known[item.id] = item.content_hash
+                pending_chunks += len(chunks)
+                if pending_chunks >= BATCH_CHUNKS:
+                    self._commit(pending, report)
+                    pending, pending_chunks = [], 0
+            if pending:
+                self._commit(pending, report)
+            bar.close()
+            if report.added or report.updated:
+                self._bump_generation()
+        return report
+
+    def _commit(self, pending: list[tuple[Article, list[Chunk], bool]], report: IndexReport) -> None:
+        all_chunks = [c for _, chunks, _ in pending for c in chunks]
+        vectors = self.embeddings.encode([c.indexed_text for c in all_chunks]) if all_chunks else np.zeros((0, 0))
+        for article, _, existed in pending:
+            if existed:
+                self.chunks.delete(where={"article_id": article.id})
+        if all_chunks:
+            by_id = {a.id: a for a, _, _ in pending}
+            self.chunks.upsert(
+                ids=[c.id for c in all_chunks],
+                embeddings=vectors,
+                documents=[c.text for c in all_chunks],
+                metadatas=[chunk_metadata(by_id[c.article_id], c) for c in all_chunks],
+            )
+        self.records.upsert(
+            ids=[a.id for a, _, _ in pending],
+            embeddings=[[1.0]] * len(pending),
+            documents=[a.title for a, _, _ in pending],
+            metadatas=[self._record(a, chunks) for a, chunks, _ in pending],
+        )
+        for article, chunks, existed in pending:
+            (report.updated if existed else report.added).append(article.id)
+            report.chunks += len(chunks)
+
+    @staticmethod
+    def _record(article: Article, chunks: list[Chunk]) -> dict:
+        return {
+            "content_hash": article.content_hash,
+            "title": article.title,
+            "source": article.source,
+            "author": article.author,
+            "published_at": article.date_iso,
+            "published_ts": int(article.published_at.timestamp()) if article.published_at else 0,
+            "url": article.url,
+            "category": article.category,
+            "origin": article.origin,
+            "chunks": len(chunks),
+            "indexed_at": int(time.time()),
+        }
+
+    def remove(self, article_id: str) -> bool:
+        with self.writing():
+            if not self.records.get(ids=[article_id])["ids"]:
+                return False
+            self.records.delete(ids=[article_id])
+            self.chunks.delete(where={"article_id": article_id})
+            self._bump_generation()
+            return True
+
+    def sweep_orphans(self) -> int:
+        """Delete chunks that no article record owns (left by a run killed mid-article)."""
+        with self.writing():
+            owned = set(self._record_hashes())
+            metas = self.chunks.get(include=["metadatas"])
+            orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
+            if orphans:
+                self.chunks.delete(ids=orphans)
+                self._bump_generation()
+            return len(orphans)
+
+    def _bump_generation(self) -> None:
+        self.records.upsert(
+            ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],
+            metadatas=[{"generation": self.generation() + 1, "updated": time.time()}],
+        )
+
+    # -- reading -------------------------------------------------------------
+    def generation(self) -> int:
+        """Changes whenever articles are written or removed, by any process."""
+        got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
+        return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
+
+    def _record_hashes(self) -> dict[str, str]:
+        got = self.records.get(include=["metadatas"])
+        return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
+
+    def articles(self) -> list[dict]:
+        """Article records, newest first: id, title, source, published_at, url, chunks, ..."""
+        got = self.records.get(include=["metadatas"])
+        rows = [{"id": i, **m} for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID]
+        return sorted(rows, key=lambda r: (r.get("published_ts", 0), r["title"]), reverse=True)
+
+    def article(self, article_id: str) -> dict | None:
+        got = self.records.get(ids=[article_id], include=["metadatas"])
+        return {"id": article_id, **got["metadatas"][0]} if got["ids"] else None
+
+    def stats(self) -> dict:
+        return {"articles": len(self._record_hashes()), "chunks": self.chunks.count()}
+
+    def all_chunks(self) -> dict:
+        """Every committed chunk: ids, documents and metadatas (for the lexical index)."""
+        owned = set(self._record_hashes())
+        got = self.chunks.get(include=["documents", "metadatas"])
+        keep = [n for n, m in enumerate(got["metadatas"]) if m.get("article_id") in owned]
+        return {key: [got[key][n] for n in keep] for key in ("ids", "documents", "metadatas")}
+
+    def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first."""
+        n = self.chunks.count()
+        if n == 0:
+            return []
+        got = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
+        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
+
+    def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+
+def record_json(row: dict) -> str:
+    return json.dumps(row, ensure_ascii=False)
