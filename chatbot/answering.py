@@ -73,8 +73,9 @@ class Answerer(ABC):
     name: str = "answerer"
 
     @abstractmethod
-    def stream(self, question: str, passages: list[Document]) -> Iterator[str]:
-        """Pieces of the answer text as they are produced."""
+    def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
+        """Pieces of the answer text as they are produced. `query` is the standalone retrieval query
+        when `question` is a follow-up that only makes sense with the conversation."""
 
 
 def _citation(n: int, doc: Document, sentence: str) -> Citation:
@@ -134,8 +135,12 @@ class ExtractiveAnswerer(Answerer):
         self.abstain_below = abstain_below
         self.margin = margin
 
-    def select(self, question: str, passages: list[Document]) -> list[tuple[int, str, float]]:
-        """(passage position, sentence, score) of the chosen sentences, best first; empty means abstain."""
+    def select(self, question: str, passages: list[Document], query: str | None = None) -> list[tuple[int, str, float]]:
+        """(passage position, sentence, score) of the chosen sentences, best first; empty means abstain.
+
+        For a follow-up, similarity is the mean over the bare question (what is asked now) and the
+        standalone query (what it is about), so the answer neither drifts off topic nor repeats the
+        previous answer."""
         candidates = [
             (pos, s)
             for pos, doc in enumerate(passages, 1)
@@ -144,9 +149,10 @@ class ExtractiveAnswerer(Answerer):
         ]
         if not candidates:
             return []
-        vectors = self.embeddings.encode([question] + [s for _, s in candidates])
-        q, sv = vectors[0], vectors[1:]
-        similarity = sv @ q
+        asks = [question] + ([query] if query and query != question else [])
+        vectors = self.embeddings.encode(asks + [s for _, s in candidates])
+        qv, sv = vectors[: len(asks)], vectors[len(asks) :]
+        similarity = (sv @ qv.T).mean(axis=1)
         asked = content_words(question)
         overlap = np.array([len(asked & content_words(s)) / max(1, len(asked)) for _, s in candidates])
         rank_prior = np.array([0.03 * (len(passages) - pos) / len(passages) for pos, _ in candidates])
@@ -163,8 +169,8 @@ class ExtractiveAnswerer(Answerer):
             chosen.append(int(n))
         return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
 
-    def stream(self, question: str, passages: list[Document]) -> Iterator[str]:
-        chosen = self.select(question, passages)
+    def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
+        chosen = self.select(question, passages, query)
         if not chosen:
             yield ABSTAIN_TEXT
             return
@@ -175,7 +181,6 @@ class ExtractiveAnswerer(Answerer):
 def cite(sentence: str, position: int) -> str:
     """The sentence with its marker before the closing punctuation: 'It rose [2].'"""
     body = sentence.rstrip()
-    end = len(body)
-    while end and body[end - 1] in ".!?\"'”’)":
-        end -= 1
-    return f"{body[:end]} [{position}]{body[end:]}" if end else f"{body} [{position}]"
+    if body[-1:] in (".", "!", "?") and body[-2:-1] not in ("\"", "'", "”", "’"):
+        return f"{body[:-1]} [{position}]{body[-1]}"
+    return f"{body} [{position}]"

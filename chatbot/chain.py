@@ -80,7 +80,7 @@ class NewsQA:
             yield finalize("", [], query)
             return
         pieces = []
-        for piece in self.answerer.stream(question, docs):
+        for piece in self.answerer.stream(question, docs, query=query):
             pieces.append(piece)
             yield piece
         yield finalize("".join(pieces), docs, query)

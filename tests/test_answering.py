@@ -1,0 +1,86 @@
+from langchain_core.documents import Document
+
+from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, cite, finalize, split_sentences
+from chatbot.chain import Filters
+from chatbot.errors import UserError
+from chatbot.followup import Turn, condense, is_followup
+
+import pytest
+
+
+def doc(text, n):
+    return Document(page_content=text, metadata={"chunk_id": f"a{n}:0", "article_id": f"a{n}", "title": f"T{n}", "source": "S"}, id=f"a{n}:0")
+
+
+def test_finalize_drops_unknown_markers_and_renumbers():
+    passages = [doc("alpha", 1), doc("beta", 2), doc("gamma", 3)]
+    answer = finalize("Beta is true [2]. Gamma too [3][9]. Beta again [2].", passages)
+    assert answer.text == "Beta is true [1]. Gamma too [2]. Beta again [1]."
+    assert [(c.n, c.title) for c in answer.citations] == [(1, "T2"), (2, "T3")]
+    assert answer.citations[0].sentence == "Beta is true."
+
+
+def test_finalize_abstains_on_empty_text():
+    assert finalize("", []).abstained and finalize(ABSTAIN_TEXT, [doc("x", 1)]).text == ABSTAIN_TEXT
+
+
+def test_cite_puts_the_marker_before_closing_punctuation():
+    assert cite("It rose.", 2) == "It rose [2]."
+    assert cite('He said "no."', 1) == 'He said "no." [1]'
+    assert cite("It grew (a lot).", 3) == "It grew (a lot) [3]."
+
+
+def test_sentence_split():
+    assert split_sentences("Dr. Smith arrived. Then he left! Why? 3 people.") [-1] == "3 people."
+
+
+def test_seed_question_is_answered_from_the_faq(seeded_chain):
+    answer = seeded_chain.ask("What are rare earth minerals?")
+    assert not answer.abstained
+    assert "17 elements" in answer.text and "[1]" in answer.text
+    assert answer.citations[0].title.startswith("Putin")
+    assert "17 elements" in answer.citations[0].sentence
+    assert answer.citations[0].sentence in answer.citations[0].text
+
+
+def test_abstains_when_nothing_supports_an_answer(seeded_chain):
+    answer = seeded_chain.ask("Who won the 1987 world chess championship in Reykjavik?")
+    assert answer.abstained and answer.text == ABSTAIN_TEXT and not answer.citations
+
+
+def test_extractive_never_quotes_the_question_back(embeddings):
+    passages = [doc("Question: What is a quark?\n\nA quark is an elementary particle and a fundamental constituent of matter.", 1)]
+    chosen = ExtractiveAnswerer(embeddings).select("What is a quark?", passages)
+    assert chosen and all(not s.endswith("?") for _, s, _ in chosen)
+
+
+def test_stream_yields_pieces_then_the_answer(seeded_chain):
+    items = list(seeded_chain.stream("What are rare earth minerals?"))
+    assert all(isinstance(i, str) for i in items[:-1]) and len(items) >= 2
+    assert items[-1].text.replace("[1]", "").strip()
+
+
+def test_bad_questions_and_filters_are_user_errors(seeded_chain):
+    with pytest.raises(UserError, match="empty"):
+        seeded_chain.ask("   ")
+    with pytest.raises(UserError, match="unknown outlet"):
+        seeded_chain.ask("anything", filters=Filters(sources=["No Such Outlet"]))
+
+
+def test_followup_heuristic():
+    history = [Turn("What share of adults showed signs of addiction to ultra-processed foods?", "What share of adults showed signs of addiction to ultra-processed foods?")]
+    assert is_followup("Who led the research?")
+    assert condense("Who led the research?", history).startswith("Who led the research? What share of adults")
+    assert condense("Who led the research?", []) == "Who led the research?"
+    long_question = "What did the European Central Bank decide about interest rates at the December meeting in Frankfurt?"
+    assert condense(long_question, history) == long_question
+
+
+def test_followup_retrieves_with_history(seeded_chain):
+    first = seeded_chain.ask("What share of adults and children showed signs of addiction to ultra-processed foods?")
+    assert "14%" in first.text
+    history = [Turn(first.query, first.query, first.text, [c.article_id for c in first.citations])]
+    follow = seeded_chain.ask("Who led the research?", history)
+    assert follow.query != "Who led the research?"
+    assert any("Gearhardt" in d.page_content for d in follow.passages)
+    assert "Gearhardt" in follow.text

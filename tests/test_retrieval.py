@@ -1,0 +1,74 @@
+from datetime import date
+
+import pytest
+from langchain_tests.integration_tests import RetrieversIntegrationTests
+
+from chatbot.query import find_dates, find_outlets
+from chatbot.retrieval import HybridRetriever, interleave, rrf
+
+
+def test_rrf_and_interleave_are_plain_functions():
+    fused = rrf([(["a", "b", "c"], 1.0), (["c", "a"], 1.0)], rrf_k=60)
+    assert [i for i, _ in fused][:2] == ["a", "c"]
+    assert interleave([["a", "b"], ["c", "a", "d"]]) == ["a", "c", "b", "d"]
+
+
+def test_outlets_and_dates_named_in_a_question():
+    sources = ["TechCrunch", "The Verge", "The Independent - Life and Style", "Fortune"]
+    q = "Did The Verge and 'TechCrunch' report, on October 6, 2023, the same as The Independent - Life and Style?"
+    assert find_outlets(q, sources) == ["The Verge", "TechCrunch", "The Independent - Life and Style"]
+    assert find_dates(q) == [date(2023, 10, 6)]
+    assert find_outlets("What did the fortune teller say?", sources) == ["Fortune"]  # whole words, any case
+    assert find_outlets("Nothing named here", sources) == []
+
+
+def test_hybrid_finds_the_seed_faq(seeded_store):
+    docs = HybridRetriever(store=seeded_store, k=3).invoke("What are rare earth minerals?")
+    assert len(docs) == 3
+    assert "group of 17 elements" in docs[0].page_content
+    assert docs[0].metadata["title"].startswith("Putin")
+
+
+def test_exact_term_reaches_the_top_through_bm25(seeded_store):
+    docs = HybridRetriever(store=seeded_store, k=5).invoke("Erin Palinski-Wade")
+    assert any("Palinski-Wade" in d.page_content for d in docs[:2])
+
+
+def test_filters_by_outlet_date_and_article(seeded_store):
+    r = HybridRetriever(store=seeded_store, k=5)
+    docs = r.invoke("technology news", sources=["TechCrunch"])
+    assert docs and all(d.metadata["source"] == "TechCrunch" for d in docs)
+    docs = r.invoke("news", since=date(2023, 12, 1), until=date(2023, 12, 31))
+    assert docs and all(d.metadata["published_at"].startswith("2023-12") for d in docs)
+    target = docs[0].metadata["article_id"]
+    docs = r.invoke("anything", article_ids=[target])
+    assert docs and {d.metadata["article_id"] for d in docs} == {target}
+
+
+def test_named_outlet_is_searched(seeded_store):
+    docs = HybridRetriever(store=seeded_store, k=4).invoke("What did Fortune report about this?")
+    assert docs[0].metadata["source"] == "Fortune"
+
+
+def test_empty_store_returns_nothing(store):
+    assert HybridRetriever(store=store).invoke("anything") == []
+
+
+class TestStandardRetriever(RetrieversIntegrationTests):
+    """langchain-tests' conformance suite: k in the constructor and at invoke, sync and async."""
+
+    @pytest.fixture(autouse=True)
+    def _store(self, seeded_store):
+        type(self)._seeded = seeded_store
+
+    @property
+    def retriever_constructor(self):
+        return HybridRetriever
+
+    @property
+    def retriever_constructor_params(self):
+        return {"store": type(self)._seeded}
+
+    @property
+    def retriever_query_example(self):
+        return "rare earth minerals"
