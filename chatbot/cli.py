@@ -41,6 +41,8 @@ def main_options(
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # trafilatura warns about every page it discards; our loader already reports it in one line.
+    logging.getLogger("trafilatura").setLevel(logging.ERROR)
     state.settings = Settings(**({"store": store} if store else {}))
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import os
+
 import platformdirs
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
 
 def default_store_dir() -> Path:
@@ -15,10 +17,20 @@ def default_store_dir() -> Path:
     return Path(platformdirs.user_data_dir("newsqa")) / "store"
 
 
+def config_file() -> Path:
+    """The optional TOML settings file: NEWSQA_CONFIG, else config.toml in the user's config folder."""
+    return Path(os.environ.get("NEWSQA_CONFIG") or Path(platformdirs.user_config_dir("newsqa")) / "config.toml")
+
+
 class Settings(BaseSettings):
-    """Every knob of newsqa. Environment variables are NEWSQA_<FIELD> (e.g. NEWSQA_STORE)."""
+    """Every knob of newsqa. Precedence: arguments, then NEWSQA_<FIELD> environment variables
+    (e.g. NEWSQA_STORE), then the TOML file (`llm = "openai"`), then the defaults below."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSQA_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file()))
 
     # -- store --------------------------------------------------------------
     store: Path = Field(default_factory=default_store_dir, description="Folder of the embedded Chroma store and its records.")

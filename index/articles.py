@@ -9,6 +9,9 @@ from dateutil import parser as dateparser
 from pydantic import BaseModel, Field, field_validator
 
 
+MAX_BODY_CHARS = 1_000_000
+
+
 def parse_date(value: object) -> datetime | None:
     """A timezone-aware datetime from a date string or datetime; naive values are taken as UTC."""
     if value in (None, ""):
@@ -29,7 +32,8 @@ class Article(BaseModel):
     """A news article. `body` is plain text; paragraphs are separated by blank lines or newlines."""
 
     title: str = Field(min_length=1)
-    body: str = Field(min_length=1)
+    # The longest real news articles run to ~100k characters; a bigger body is a mistake or an attack.
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
     source: str = Field("", description="The outlet that published it.")
     author: str = ""
     published_at: datetime | None = None

@@ -12,6 +12,8 @@ from index.articles import Article
 
 # Split at paragraph breaks, then line breaks, then sentence ends, then clauses, then words.
 SEPARATORS = [r"\n\s*\n", r"\n", r"(?<=[.!?])\s+(?=\S)", r"(?<=[.!?][\"'”’)])\s+", r";\s+", r",\s+", r"\s+"]
+# A "word" longer than this (a run of garbage, a data blob) is broken up so that every chunk fits.
+_LONG_RUN = re.compile(r"(\S{200})(?=\S)")
 _END_PUNCT = tuple(".!?:;,\"'”’)|")
 MIN_BODY_TOKENS = 64
 
@@ -98,6 +100,18 @@ def grouped_sections(body: str, max_chars: int) -> list[tuple[str, str]]:
     return groups
 
 
+def _fit(piece: str, room: int, overlap_tokens: int, count_tokens: Callable[[str], int]) -> list[str]:
+    """The piece, or its re-split at this text's own characters-per-token ratio when it is over budget."""
+    tokens = count_tokens(piece)
+    if tokens <= room:
+        return [piece]
+    size = max(20, int(len(piece) * room / tokens * 0.9))
+    parts = _splitter(size, min(overlap_tokens * size // room, size // 4)).split_text(piece)
+    if len(parts) == 1:  # nothing left to split at
+        return parts
+    return [p for part in parts for p in _fit(part, room, overlap_tokens, count_tokens)]
+
+
 def chunk_article(
     article: Article,
     count_tokens: Callable[[str], int],
@@ -113,15 +127,12 @@ def chunk_article(
     budget = max(MIN_BODY_TOKENS, chunk_tokens - count_tokens(base_header) - 12)
     by_chars = _splitter(budget * CHARS_PER_TOKEN, overlap_tokens * CHARS_PER_TOKEN)
     chunks: list[Chunk] = []
-    for heading, text in grouped_sections(article.body, budget * CHARS_PER_TOKEN):
+    body = _LONG_RUN.sub(r"\1 ", article.body)
+    for heading, text in grouped_sections(body, budget * CHARS_PER_TOKEN):
         header = header_for(article, heading)
         room = max(MIN_BODY_TOKENS, chunk_tokens - count_tokens(header) - 2)
         for piece in by_chars.split_text(text):
-            if count_tokens(piece) > room:
-                pieces = _splitter(room, min(overlap_tokens, room // 4), count_tokens).split_text(piece)
-            else:
-                pieces = [piece]
-            for part in pieces:
+            for part in _fit(piece, room, overlap_tokens, count_tokens):
                 part = re.sub(r"[ \t]+", " ", part).strip()
                 if part:
                     chunks.append(Chunk(article.id, len(chunks), part, header, heading))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from index.articles import Article
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Below this, what trafilatura found is a menu, a cookie banner or an error page, not an article.
+MIN_HTML_WORDS = 15
 
 # Record field names accepted for each Article field, in order of preference.
 FIELD_ALIASES = {
@@ -48,6 +51,8 @@ def load_path(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Iterator[Article |
     path = Path(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and not _hidden(p, path))
+        if not files:
+            yield LoadError(str(path), f"is a folder with no article files ({', '.join(sorted(SUFFIXES))})")
         for file in files:
             yield from _load_file(file, max_bytes)
         return
@@ -102,6 +107,11 @@ def _load_file(path: Path, max_bytes: int) -> Iterator[Article | LoadError]:
 
 def decode(data: bytes) -> str | LoadError:
     """UTF-8 when valid; another encoding only when it is detected reliably; binary is refused."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return LoadError("", "has a UTF-16 byte order mark but is not valid UTF-16")
     if b"\x00" in data[:8192]:
         return LoadError("", "looks binary (NUL bytes), not text")
     try:
@@ -170,6 +180,9 @@ def parse_html(html: str, origin: str, url: str = "") -> Article | LoadError:
     doc = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False)
     if doc is None or not (doc.text or "").strip():
         return LoadError(origin, "no article text found in the HTML")
+    words = len(doc.text.split())
+    if words < MIN_HTML_WORDS:
+        return LoadError(origin, f"too little article text in the HTML ({words} words): a menu or an error page?")
     fields = {
         "title": doc.title or "",
         "body": doc.text,

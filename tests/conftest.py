@@ -26,6 +26,7 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     for key in [k for k in os.environ if k.startswith("NEWSQA_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSQA_STORE", str(tmp_path_factory.mktemp("default-store")))
+    monkeypatch.setenv("NEWSQA_CONFIG", str(tmp_path_factory.mktemp("config") / "absent.toml"))
 
 
 @pytest.fixture(scope="session")
