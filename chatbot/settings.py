@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     embedding_model: str = Field("", description="A sentence-transformers model name or folder; empty means the bundled all-MiniLM-L6-v2.")
     embedding_batch_size: int = Field(64, description="Chunks per encoder batch.")
     chunk_tokens: int = Field(220, description="Target chunk size in word pieces, header included (all-MiniLM-L6-v2 reads at most 256).")
+    index_batch_chunks: int = Field(512, description="Chunks embedded and written together; each article is committed whole after its chunks.")
     chunk_overlap_tokens: int = Field(40, description="Overlap between neighbouring chunks of one section, in word pieces (whole sentences).")
 
     # -- retrieval ----------------------------------------------------------

@@ -31,7 +31,6 @@ from index.loaders import LoadError
 log = logging.getLogger(__name__)
 
 GENERATION_ID = "__generation__"
-BATCH_CHUNKS = 512
 
 
 @dataclass
@@ -132,7 +131,7 @@ class ArticleStore:
                 pending.append((item, chunks, item.id in known))
                 known[item.id] = item.content_hash
                 pending_chunks += len(chunks)
-                if pending_chunks >= BATCH_CHUNKS:
+                if pending_chunks >= self.settings.index_batch_chunks:
                     self._commit(pending, report)
                     pending, pending_chunks = [], 0
             if pending:
