@@ -175,7 +175,9 @@ class ExtractiveAnswerer(Answerer):
             yield ABSTAIN_TEXT
             return
         for i, (pos, sentence, _) in enumerate(chosen):
-            yield ("" if i == 0 else " ") + cite(sentence, pos)
+            # A quoted "[3]" in the article's own text must not pass for one of our citations.
+            quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", sentence)).strip()
+            yield ("" if i == 0 else " ") + cite(quoted, pos)
 
 
 def cite(sentence: str, position: int) -> str:
