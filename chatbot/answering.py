@@ -12,6 +12,8 @@ from typing import Iterator
 import numpy as np
 from langchain_core.documents import Document
 
+from index.duplicates import outlet_line
+
 ABSTAIN_TEXT = "The indexed articles don't say."
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # Sentence ends: . ! ? (optionally followed by a closing quote or bracket), then space and a capital/quote/digit.
@@ -45,9 +47,15 @@ class Citation:
     url: str
     text: str
     sentence: str = ""
+    also_published_by: list[str] = field(default_factory=list)  # other outlets that ran the same (wire) story
 
     def as_json(self) -> dict:
         return asdict(self)
+
+    @property
+    def outlets(self) -> str:
+        """'AP, also published by X and Y'."""
+        return outlet_line(self.source, self.also_published_by)
 
 
 @dataclass
@@ -89,6 +97,7 @@ def _citation(n: int, doc: Document, sentence: str) -> Citation:
         url=m.get("url", ""),
         text=doc.page_content,
         sentence=sentence,
+        also_published_by=list(m.get("also_published_by") or []),
     )
 
 
