@@ -65,4 +65,5 @@ def newest_first(docs: list[Document], k: int, rrf_k: int = 10) -> list[Document
     by_date = sorted(range(len(docs)), key=lambda n: -int(docs[n].metadata.get("published_ts") or 0))
     date_rank = {n: rank for rank, n in enumerate(by_date)}
     score = {n: 1 / (rrf_k + n + 1) + 1 / (rrf_k + date_rank[n] + 1) for n in range(len(docs))}
-    return [docs[n] for n in sorted(score, key=lambda n: (-score[n], n))[:k]]
+    # Ties go to the newer passage: the question asked for what is new.
+    return [docs[n] for n in sorted(score, key=lambda n: (-score[n], date_rank[n]))[:k]]

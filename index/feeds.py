@@ -128,15 +128,20 @@ class SyncReport:
             total.merged += f.merged
             total.skipped += f.skipped
             total.failed += f.failed
-        return f"{len(self.feeds)} feeds: {total.summary()}"
+        return f"{len(self.feeds)} feed{'' if len(self.feeds) == 1 else 's'}: {total.summary()}"
 
 
 def entry_key(entry) -> str:
     return str(entry.get("id") or entry.get("link") or entry.get("title") or "")
 
 
+def _updated(entry) -> str:
+    # dict.get: feedparser's own .get("updated") falls back to "published" with a DeprecationWarning.
+    return dict.get(entry, "updated") or ""
+
+
 def entry_stamp(entry) -> str:
-    return str(entry.get("updated") or entry.get("published") or "")
+    return str(_updated(entry) or entry.get("published") or "")
 
 
 def html_to_text(html: str) -> str:
@@ -162,7 +167,7 @@ def entry_article(entry, outlet: str) -> Article | LoadError:
     try:
         return Article(
             title=title, body=body, source=outlet, author=entry.get("author", ""),
-            published_at=entry.get("published") or entry.get("updated") or None, url=link, origin=link,
+            published_at=entry.get("published") or _updated(entry) or None, url=link, origin=link,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -176,7 +181,7 @@ def with_feed_metadata(article: Article, entry, outlet: str) -> Article:
     if title:
         update["title"] = title
     try:
-        published = parse_date(entry.get("published") or entry.get("updated"))
+        published = parse_date(entry.get("published") or _updated(entry))
     except ValueError:
         published = None  # an unreadable feed date: keep the page's
     if published:
@@ -193,10 +198,10 @@ def parse_feed(fetched: Fetched, report: FeedReport):
     )
     error = parsed.get("bozo_exception")
     if not parsed.get("version") and not parsed.entries:
-        if isinstance(error, xml.sax.SAXException):
-            report.failed.append(f"{report.feed}: is not well-formed XML ({_sax_reason(error)}); check the feed URL")
-        elif fetched.content_type in ("text/html", "application/xhtml+xml"):
+        if fetched.content_type in ("text/html", "application/xhtml+xml"):
             report.failed.append(f"{report.feed}: is an HTML page, not an RSS or Atom feed; use the page's feed link")
+        elif isinstance(error, xml.sax.SAXException):
+            report.failed.append(f"{report.feed}: is not well-formed XML ({_sax_reason(error)}); check the feed URL")
         else:
             report.failed.append(f"{report.feed}: is not an RSS or Atom feed")
         return None

@@ -304,6 +304,8 @@ class ArticleStore:
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        if not ids:  # Chroma refuses an empty id list (a date window with no articles gives one)
+            return {}
         got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
 

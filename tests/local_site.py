@@ -67,6 +67,12 @@ class LocalSite:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (e.g. over the size limit)
 
+            def handle(self):
+                try:
+                    super().handle()
+                except ConnectionError:
+                    pass  # the client hung up first (a timeout or the size limit): that is what those tests do
+
             def log_message(self, *args):
                 pass
 
@@ -124,9 +130,11 @@ def rss(title: str, items: list[dict]) -> bytes:
     parts = [f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{escape(title)}</title>']
     for item in items:
         parts.append("<item>")
-        for key in ("title", "link", "guid", "description"):
+        for key in ("title", "link", "description"):
             if item.get(key):
                 parts.append(f"<{key}>{escape(item[key])}</{key}>")
+        if item.get("guid"):  # not a permalink: feedparser would take a permalink guid as the entry's link
+            parts.append(f'<guid isPermaLink="false">{escape(item["guid"])}</guid>')
         if isinstance(item.get("pubDate"), datetime):
             parts.append(f"<pubDate>{format_datetime(item['pubDate'])}</pubDate>")
         parts.append("</item>")

@@ -11,7 +11,7 @@ import pytest
 from chatbot.settings import Settings
 from index.loaders import LoadError
 from index.store import ArticleStore
-from index.web import WebClient
+from index.web import WebClient, fetch_articles
 from tests.conftest import ROOT
 from tests.local_site import STORIES, Route, article_page, site  # noqa: F401  (site is a fixture)
 
@@ -104,7 +104,7 @@ def newsqa(*args: str, store) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_cli_index_add_urls_updates_never_duplicates(site, tmp_path, embeddings):
+def test_index_add_urls_updates_never_duplicates(site, tmp_path, embeddings):
     serve_story(site, "/news/bridge", "bridge", "Harbour Times", "2026-11-20T09:00:00+00:00", canonical="/news/bridge")
     site.routes["/short/1"] = Route(status=301, headers={"Location": "/news/bridge"})
     site.routes["/hang"] = Route(hang=True)
@@ -121,9 +121,11 @@ def test_cli_index_add_urls_updates_never_duplicates(site, tmp_path, embeddings)
     title, paragraphs = STORIES["bridge"]
     extra = "Update: the weight limit was lifted on Friday after the load tests ended early."
     site.routes["/news/bridge"] = Route(article_page(title, paragraphs + [extra], "Harbour Times", "2026-11-20", "/news/bridge"))
-    again = newsqa("index", "add", site.url("/news/bridge"), site.url("/short/1"), store=store)
-    assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith("0 added, 1 updated, 1 unchanged"), again.stdout
+    settings = Settings(store=store)
+    again = ArticleStore(settings, embeddings).add(fetch_articles([site.url("/news/bridge"), site.url("/short/1")], settings))
+    assert (len(again.added), len(again.updated), len(again.unchanged)) == (0, 1, 1)
 
-    rows = ArticleStore(Settings(store=store), embeddings).articles()
+    articles = ArticleStore(settings, embeddings)
+    rows = articles.articles()
     assert [(r["url"], r["source"], r["published_at"][:10]) for r in rows] == [(site.url("/news/bridge"), "Harbour Times", "2026-11-20")]
+    assert any(extra in text for text in articles.all_chunks()["documents"])
