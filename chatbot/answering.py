@@ -12,6 +12,7 @@ from typing import Iterator
 import numpy as np
 from langchain_core.documents import Document
 
+from chatbot.freshness import wants_digest
 from index.duplicates import outlet_line
 
 ABSTAIN_TEXT = "The indexed articles don't say."
@@ -173,12 +174,28 @@ class ExtractiveAnswerer(Answerer):
         return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
 
     def stream(self, question: str, passages: list[Document]) -> Iterator[str]:
+        if wants_digest(question):
+            # "What's new today?" matches no sentence well: the lead sentence of each (newest) article answers it.
+            yield from digest(passages)
+            return
         chosen = self.select(question, passages)
         if not chosen:
             yield ABSTAIN_TEXT
             return
         for i, (pos, sentence, _) in enumerate(chosen):
             yield ("" if i == 0 else " ") + cite(sentence, pos)
+
+
+def digest(passages: list[Document]) -> Iterator[str]:
+    """The first full sentence of each passage, cited; the passages come newest first."""
+    first = True
+    for pos, doc in enumerate(passages, 1):
+        lead = next((s for s in split_sentences(doc.page_content) if len(_WORD.findall(s)) >= 5), "")
+        if lead:
+            yield ("" if first else " ") + cite(lead, pos)
+            first = False
+    if first:
+        yield ABSTAIN_TEXT
 
 
 def cite(sentence: str, position: int) -> str:

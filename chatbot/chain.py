@@ -12,7 +12,7 @@ from langchain_core.documents import Document
 
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, finalize
 from chatbot.errors import UserError
-from chatbot.freshness import freshness, newest_first
+from chatbot.freshness import digest_passages, freshness, newest_first, wants_digest
 from chatbot.followup import Turn, condense, is_followup
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
@@ -63,7 +63,7 @@ class NewsQA:
             # Asked for the latest news: the question's window, and the newest relevant passages first.
             search.update(since=fresh.since, until=fresh.until)
             docs = self.retriever.search(query, k=4 * k, article_ids=filters.article_ids, **search)
-            return query, newest_first(docs, k)
+            return query, (digest_passages(docs, k) if wants_digest(question) else newest_first(docs, k))
         cited = history[-1].cited_article_ids if history else []
         if filters.article_ids:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)

@@ -60,6 +60,35 @@ def freshness(question: str, today: date) -> Freshness | None:
     return None
 
 
+# Words that only say "what is new"; a question made of nothing else asks for a digest of the news.
+_FRESH_WORDS = set(
+    "new news latest recent recently newest breaking happened happen happening going anything everything stories story "
+    "headlines headline updates update today tonight yesterday week weeks month morning afternoon evening past last "
+    "days day hours hour previous world tell me us please".split()
+)
+_ANY_DAY = date(2000, 1, 3)  # whether a question asks about recency does not depend on the day
+
+
+def wants_digest(question: str) -> bool:
+    """True for "What's new today?", "Any news this week?": recency asked about, and no topic at all."""
+    from chatbot.answering import content_words  # here, not at import: answering imports this module
+
+    if freshness(question, _ANY_DAY) is None:
+        return False
+    words = content_words(re.sub(r"['’]s\b", "", question))
+    return not {w for w in words if w not in _FRESH_WORDS and not w.isdigit() and w not in _NUMBER_WORDS}
+
+
+def digest_passages(docs: list[Document], k: int) -> list[Document]:
+    """One passage per article (its earliest retrieved chunk: nearest the lead), newest article first."""
+    lead: dict[str, Document] = {}
+    for doc in docs:
+        key = doc.metadata.get("article_id", doc.id)
+        if key not in lead or doc.metadata.get("chunk_index", 0) < lead[key].metadata.get("chunk_index", 0):
+            lead[key] = doc
+    return sorted(lead.values(), key=lambda d: -int(d.metadata.get("published_ts") or 0))[:k]
+
+
 def newest_first(docs: list[Document], k: int, rrf_k: int = 10) -> list[Document]:
     """The k best of `docs` (ranked by relevance) when relevance and recency count equally (reciprocal rank fusion)."""
     by_date = sorted(range(len(docs)), key=lambda n: -int(docs[n].metadata.get("published_ts") or 0))

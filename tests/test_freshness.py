@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from chatbot.chain import build_chain
-from chatbot.freshness import Freshness, freshness, newest_first
+from chatbot.freshness import Freshness, freshness, newest_first, wants_digest
 from index.articles import Article
 from langchain_core.documents import Document
 
@@ -49,6 +49,21 @@ def test_ordinary_questions_are_left_alone(question):
     assert freshness(question, TODAY) is None
 
 
+@pytest.mark.parametrize(
+    "question, digest",
+    [
+        ("What's new today?", True),
+        ("Any news this week?", True),
+        ("What happened in the past 3 days?", True),
+        ("What's new on the harbour bridge?", False),
+        ("What did the council decide yesterday?", False),
+        ("Who is the governor of the central bank?", False),
+    ],
+)
+def test_a_question_about_nothing_but_recency_asks_for_a_digest(question, digest):
+    assert wants_digest(question) is digest
+
+
 def doc(n: int, ts: int) -> Document:
     return Document(page_content=str(n), metadata={"published_ts": ts})
 
@@ -73,3 +88,6 @@ def test_chain_answers_today_from_todays_articles(store, settings):
     assert docs[0].metadata["title"] == "Council vote today"
     _, docs = chain.retrieve("What did the Riverton council decide yesterday?")
     assert docs == []  # nothing from yesterday: no stale article is passed off as yesterday's
+    digest = chain.ask("What's new today?")
+    assert [c.title for c in digest.citations] == ["Council vote today"] and not digest.abstained
+    assert digest.text.startswith("The Riverton council met to vote on the Market Street plan")
