@@ -261,21 +261,21 @@ def feeds_sync(
     if not FeedRegistry(state.settings.store).load():
         fail("no feeds followed: add one with `newsqa feeds add URL`")
     store = _store()
-    while True:
-        report = sync_feeds(store, state.settings, _now())
-        for feed in report.feeds:
-            typer.echo(f"{feed.feed}: {feed.summary()}")
-            for note in feed.notes:
-                typer.echo(f"warning: {note}", err=True)
-            for line in feed.failed:
-                typer.echo(f"error: {line}", err=True)
-        typer.echo(report.summary())
-        if every is None:
-            raise typer.Exit(1 if report.failed or report.busy else 0)
-        try:
+    try:
+        while True:
+            report = sync_feeds(store, state.settings, _now())
+            for feed in report.feeds:
+                typer.echo(f"{feed.feed}: {feed.summary()}")
+                for note in feed.notes:
+                    typer.echo(f"warning: {note}", err=True)
+                for line in feed.failed:
+                    typer.echo(f"error: {line}", err=True)
+            typer.echo(report.summary())
+            if every is None:
+                raise typer.Exit(1 if report.failed or report.busy else 0)
             time.sleep(every * 60)
-        except KeyboardInterrupt:
-            raise typer.Exit(0)
+    except KeyboardInterrupt:
+        raise typer.Exit(0)
 
 
 def main() -> None:

@@ -235,10 +235,12 @@ def sync_feed(store, web: WebClient, state: FeedState) -> FeedReport:
     if parsed is None:
         return report
     state.title = html_to_text(parsed.feed.get("title", "")) or state.title
+    log.info("feed %s: %d entries, %d seen before", state.url, len(parsed.entries), len(state.seen))
     outlet = state.title or host_name(fetched.url)
     items: list[Article] = []
     new_stamps: dict[str, str] = {}
     by_origin: dict[str, str] = {}
+    retry = False
     for entry in parsed.entries:
         key, stamp = entry_key(entry), entry_stamp(entry)
         if key in state.seen and state.seen[key] == stamp:
@@ -255,7 +257,8 @@ def sync_feed(store, web: WebClient, state: FeedState) -> FeedReport:
             fallback = entry_article(entry, outlet)
             if isinstance(fallback, LoadError):
                 report.failed.append(f"{page}; {fallback.reason}")
-                continue  # not marked seen: the next sync tries again
+                retry = True  # not marked seen: the next sync tries again
+                continue
             report.notes.append(f"{page}; indexed the feed's own text instead")
             article = fallback
         else:
@@ -270,9 +273,12 @@ def sync_feed(store, web: WebClient, state: FeedState) -> FeedReport:
         report.skipped += len(indexed.unchanged)
         report.merged += [url for url, _ in indexed.merged]
         report.failed += indexed.failed
-    state.seen.update(new_stamps)
-    state.etag = fetched.headers.get("etag", "")
-    state.modified = fetched.headers.get("last-modified", "")
+    # Only entries still in the feed are remembered, so the state file stays as small as the feed.
+    current = {entry_key(e) for e in parsed.entries}
+    state.seen = {k: v for k, v in {**state.seen, **new_stamps}.items() if k in current}
+    # With an entry left to retry, the feed must be fetched in full next time, not answered "304 Not Modified".
+    state.etag = "" if retry else fetched.headers.get("etag", "")
+    state.modified = "" if retry else fetched.headers.get("last-modified", "")
     return report
 
 

@@ -128,6 +128,7 @@ class WebClient:
             refused = self.allowed(current)
             if refused:
                 return LoadError(url, refused.reason) if current == url else LoadError(url, f"redirects to {current}, but {refused.reason}")
+            log.info("fetching %s", current)
             try:
                 result = self._get(current, headers or {}, html_only)
             except httpx.HTTPError as exc:

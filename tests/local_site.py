@@ -5,6 +5,9 @@ Nothing in the live-news tests touches any other address: robots.txt too is serv
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,6 +16,8 @@ from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.conftest import ROOT
 
 
 @dataclass
@@ -101,6 +106,14 @@ def site():
     server = LocalSite().start()
     yield server
     server.stop()
+
+
+def newsqa(*args: str, store) -> subprocess.CompletedProcess:
+    """The real CLI in a child process, with a short fetch timeout (the autouse fixture cleared NEWSQA_* already)."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", "--store", str(store), *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=300, env={**os.environ, "NEWSQA_FETCH_TIMEOUT": "0.5"},
+    )
 
 
 def article_page(title: str, paragraphs: list[str], outlet: str, published: str, canonical: str = "", author: str = "") -> bytes:

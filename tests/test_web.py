@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -12,8 +9,7 @@ from chatbot.settings import Settings
 from index.loaders import LoadError
 from index.store import ArticleStore
 from index.web import WebClient, fetch_articles
-from tests.conftest import ROOT
-from tests.local_site import STORIES, Route, article_page, site  # noqa: F401  (site is a fixture)
+from tests.local_site import STORIES, Route, article_page, newsqa, site  # noqa: F401  (site is a fixture)
 
 
 @pytest.fixture
@@ -93,14 +89,6 @@ def test_not_a_url_is_refused():
     with WebClient(Settings(fetch_timeout=0.5)) as web:
         result = web.fetch("ftp://127.0.0.1/x")
     assert isinstance(result, LoadError) and "not an http(s) URL" in result.reason
-
-
-def newsqa(*args: str, store) -> subprocess.CompletedProcess:
-    """The real CLI in a child process (the autouse fixture already cleared the user's NEWSQA_* settings)."""
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", "--store", str(store), *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "NEWSQA_FETCH_TIMEOUT": "0.5"},
-    )
 
 
 @pytest.mark.slow
