@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 import feedparser
+import lxml.etree
 import lxml.html
 from filelock import FileLock, Timeout
 
@@ -208,7 +209,8 @@ def parse_feed(fetched: Fetched, report: FeedReport):
     if isinstance(error, xml.sax.SAXException):
         # feedparser's lenient parser recovers what it can: index that, but say the feed is broken.
         report.failed.append(
-            f"{report.feed}: is not well-formed XML ({_sax_reason(error)}); {len(parsed.entries)} entries recovered from it"
+            f"{report.feed}: is not well-formed XML ({_sax_reason(error)}); "
+            f"{len(parsed.entries)} {'entry' if len(parsed.entries) == 1 else 'entries'} recovered from it"
         )
     if not parsed.entries:
         report.failed.append(f"{report.feed}: has no entries; check that this is the outlet's current feed")

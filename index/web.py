@@ -14,6 +14,7 @@ from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import httpx
+import lxml.etree
 import lxml.html
 
 from index.articles import Article

@@ -112,7 +112,7 @@ def test_bad_feeds_and_bad_entries_each_give_one_line_and_the_rest_goes_on(site,
     by_feed = {f.feed.removeprefix(site.url("")): f for f in report.feeds}
     broken = site.url("/broken.xml")
     assert by_feed["/broken.xml"].failed == [
-        f"{broken}: is not well-formed XML (mismatched tag at line 1); 1 entries recovered from it",
+        f"{broken}: is not well-formed XML (mismatched tag at line 1); 1 entry recovered from it",
         f"{broken}: entry '(untitled)' has no link; skipped",  # what the lenient parser recovered is still checked
     ]
     assert by_feed["/missing.xml"].failed == [f"{site.url('/missing.xml')}: answered HTTP 404 Not Found"]
