@@ -174,7 +174,7 @@ class ExtractiveAnswerer(Answerer):
         return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
 
     def stream(self, question: str, passages: list[Document]) -> Iterator[str]:
-        if wants_digest(question):
+        if wants_digest(question, [p.metadata.get("source", "") for p in passages]):
             # "What's new today?" matches no sentence well: the lead sentence of each (newest) article answers it.
             yield from digest(passages)
             return

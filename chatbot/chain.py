@@ -58,12 +58,13 @@ class NewsQA:
         query = self.history_condenser(question, history)
         k = self.settings.k
         search = dict(sources=filters.sources, since=filters.since, until=filters.until)
-        fresh = freshness(question, self.today()) if not (filters.since or filters.until) else None
+        outlets = self.retriever.known_sources()
+        fresh = freshness(question, self.today(), outlets) if not (filters.since or filters.until) else None
         if fresh:
             # Asked for the latest news: the question's window, and the newest relevant passages first.
             search.update(since=fresh.since, until=fresh.until)
             docs = self.retriever.search(query, k=4 * k, article_ids=filters.article_ids, **search)
-            return query, (digest_passages(docs, k) if wants_digest(question) else newest_first(docs, k))
+            return query, (digest_passages(docs, k) if wants_digest(question, outlets) else newest_first(docs, k))
         cited = history[-1].cited_article_ids if history else []
         if filters.article_ids:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)

@@ -12,12 +12,16 @@ from datetime import date, timedelta
 
 from langchain_core.documents import Document
 
+from chatbot.query import find_dates, outlet_aliases
+
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "fourteen": 14, "thirty": 30}
 _LAST_N = re.compile(r"\b(?:past|last|previous)\s+(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(days?|weeks?|hours?)\b", re.I)
+# Quoted words are someone else's ("based on today's news, I quit"), not the asker's time frame.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 # Asking for what is new, without naming a period: rank the newest relevant articles first.
 _LATEST = re.compile(
-    r"\bwhat(?:'|’)?s\s+new\b|\bwhat\s+is\s+new\b|\bany\s+news\b|\bbreaking\b|\bnewest\b"
-    r"|\b(?:latest|most\s+recent|recent)\s+(?:news|stories|articles|headlines|developments|updates?|reports?)\b"
+    r"\bwhat(?:'|’)?s\s+new\b|\bwhat\s+is\s+new\b|\bany\s+news\b|\bbreaking\s+news\b|\bnewest\b"
+    r"|\b(?:latest|most\s+recent)\s+(?:news|stories|articles|headlines|developments|updates?|reports?)\b"
     r"|\b(?:the\s+)?latest\s+(?:on|about|from|in|with)\b|\bnews\s+today\b|\bup\s+to\s+date\b",
     re.I,
 )
@@ -33,9 +37,17 @@ class Freshness:
     phrase: str  # the words of the question that asked for it
 
 
-def freshness(question: str, today: date) -> Freshness | None:
-    """What the question asks about recency, relative to `today`; None when it does not."""
-    text = question.lower()
+def freshness(question: str, today: date, outlets: list[str] = ()) -> Freshness | None:
+    """What the question asks about recency, relative to `today`; None when it does not.
+
+    Outlet names ("Business Today", "... | Latest News") and quotations are not read as a time frame,
+    and a question that names its own date ("on October 7, 2023") is left to the date search.
+    """
+    if find_dates(question):
+        return None
+    text = _QUOTED.sub(" ", question.lower())
+    for alias in sorted({a.lower() for o in outlets if o for a in outlet_aliases(o) | {o}}, key=len, reverse=True):
+        text = text.replace(alias, " ")
     windows = [
         (r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b", today, today),
         (r"\byesterday\b", today - timedelta(days=1), today - timedelta(days=1)),
@@ -69,11 +81,11 @@ _FRESH_WORDS = set(
 _ANY_DAY = date(2000, 1, 3)  # whether a question asks about recency does not depend on the day
 
 
-def wants_digest(question: str) -> bool:
+def wants_digest(question: str, outlets: list[str] = ()) -> bool:
     """True for "What's new today?", "Any news this week?": recency asked about, and no topic at all."""
     from chatbot.answering import content_words  # here, not at import: answering imports this module
 
-    if freshness(question, _ANY_DAY) is None:
+    if freshness(question, _ANY_DAY, outlets) is None:
         return False
     words = content_words(re.sub(r"['’]s\b", "", question))
     return not {w for w in words if w not in _FRESH_WORDS and not w.isdigit() and w not in _NUMBER_WORDS}
