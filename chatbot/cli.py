@@ -92,7 +92,8 @@ def index_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     for r in rows:
-        typer.echo(f"{r['id']}  {r['published_at'][:10] or '----------'}  {r['source'][:24]:24}  {r['title'][:80]}")
+        also = f"  (also published by {', '.join(r['also_published_by'])})" if r.get("also_published_by") else ""
+        typer.echo(f"{r['id']}  {r['published_at'][:10] or '----------'}  {r['source'][:24]:24}  {r['title'][:80]}{also}")
 
 
 @index_app.command("remove")
