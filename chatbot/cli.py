@@ -208,6 +208,16 @@ feeds_app = typer.Typer(help="Follow RSS/Atom feeds and index their new articles
 app.add_typer(feeds_app, name="feeds")
 
 
+@feeds_app.callback()
+def feeds_check() -> None:
+    from index.feeds import FeedRegistry, FeedStateError
+
+    try:
+        FeedRegistry(state.settings.store).load()
+    except FeedStateError as exc:
+        fail(str(exc))
+
+
 def _now() -> datetime:
     from datetime import timezone
 

@@ -48,6 +48,10 @@ class FeedState:
     last_errors: list[str] = field(default_factory=list)
 
 
+class FeedStateError(Exception):
+    """The feeds file cannot be read; the message says which file and what to do."""
+
+
 class FeedRegistry:
     """The followed feeds and their sync state, kept in a JSON file; safe across threads and processes."""
 
@@ -60,8 +64,13 @@ class FeedRegistry:
         if not self.path.exists():
             return {}
         with self._lock:
-            data = json.loads(self.path.read_text("utf-8") or "{}")
-        return {url: FeedState(**row) for url, row in data.get("feeds", {}).items()}
+            text = self.path.read_text("utf-8")
+        try:
+            return {url: FeedState(**row) for url, row in (json.loads(text or "{}").get("feeds") or {}).items()}
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise FeedStateError(
+                f"{self.path} is not a newsqa feeds file ({type(exc).__name__}); fix it, or delete it to follow no feeds"
+            ) from exc
 
     def _save(self, feeds: dict[str, FeedState]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)

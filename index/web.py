@@ -155,7 +155,8 @@ class WebClient:
                 return Fetched(str(response.url), response.status_code, "", b"", kept)
             content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
             if html_only and content_type and content_type not in HTML_TYPES:
-                return LoadError(url, f"is {content_type}, not an HTML page")
+                hint = "; to follow a feed use `newsqa feeds add URL`" if "xml" in content_type else ""
+                return LoadError(url, f"is {content_type}, not an HTML page{hint}")
             limit = f"the {_size(self.max_bytes)} limit (NEWSQA_FETCH_MAX_BYTES)"
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_bytes:

@@ -167,6 +167,10 @@ def test_cli_feed_commands_refuse_bad_input_and_list(tmp_path):
     assert listed.stdout.strip() == "http://127.0.0.1:9/feed.xml  (untitled)  never synced"
     unknown = newsqa("feeds", "remove", "http://127.0.0.1:9/other.xml", store=store)
     assert unknown.returncode == 1 and "not following" in unknown.stderr
+    (store / "feeds.json").write_text("{not json")
+    corrupt = newsqa("feeds", "list", store=store)
+    assert corrupt.returncode == 1 and corrupt.stderr.startswith(f"error: {store / 'feeds.json'} is not a newsqa feeds file")
+    assert "Traceback" not in corrupt.stderr
 
 
 def test_html_to_text_keeps_paragraphs():

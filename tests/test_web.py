@@ -55,12 +55,13 @@ def test_redirect_lands_on_the_canonical_url(site, web_settings):
         (Route(b"gone", status=404), "answered HTTP 404 Not Found"),
         (Route(hang=True), "did not answer within 0.5 s"),
         (Route(b"%PDF-1.7 not html", content_type="application/pdf"), "is application/pdf, not an HTML page"),
+        (Route(b"<rss/>", content_type="application/rss+xml"), "not an HTML page; to follow a feed use `newsqa feeds add URL`"),
         (Route(b"<html><body>" + b"<p>word</p>" * 3000 + b"</body></html>"), "over the 20.0 kB limit"),
         (Route(b"<html><body>" + b"<p>word</p>" * 3000 + b"</body></html>", declare_length=False), "over the 20.0 kB limit"),
         (Route(b"<html><body><nav>menu</nav></body></html>"), "not an article"),
         (Route(status=302, headers={"Location": "/loop"}), "redirects more than 5 times"),
     ],
-    ids=["404", "timeout", "not-html", "oversize", "oversize-streamed", "no-text", "redirect-loop"],
+    ids=["404", "timeout", "not-html", "feed", "oversize", "oversize-streamed", "no-text", "redirect-loop"],
 )
 def test_bad_pages_give_one_clear_line(site, web_settings, route, expected):
     site.routes["/loop"] = route if route.status == 302 else Route(status=302, headers={"Location": "/loop"})
