@@ -12,6 +12,9 @@ from typing import Iterator
 import numpy as np
 from langchain_core.documents import Document
 
+from chatbot.freshness import wants_digest
+from index.duplicates import outlet_line
+
 ABSTAIN_TEXT = "The indexed articles don't say."
 MARKER = re.compile(r"\[(\d{1,3})\]")
 # Sentence ends: . ! ? (optionally followed by a closing quote or bracket), then space and a capital/quote/digit.
@@ -45,9 +48,15 @@ class Citation:
     url: str
     text: str
     sentence: str = ""
+    also_published_by: list[str] = field(default_factory=list)  # other outlets that ran the same (wire) story
 
     def as_json(self) -> dict:
         return asdict(self)
+
+    @property
+    def outlets(self) -> str:
+        """'AP, also published by X and Y'."""
+        return outlet_line(self.source, self.also_published_by)
 
 
 @dataclass
@@ -90,6 +99,7 @@ def _citation(n: int, doc: Document, sentence: str) -> Citation:
         url=m.get("url", ""),
         text=doc.page_content,
         sentence=sentence,
+        also_published_by=list(m.get("also_published_by") or []),
     )
 
 
@@ -170,6 +180,10 @@ class ExtractiveAnswerer(Answerer):
         return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
 
     def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
+        if wants_digest(question, [p.metadata.get("source", "") for p in passages]):
+            # "What's new today?" matches no sentence well: the lead sentence of each (newest) article answers it.
+            yield from digest(passages)
+            return
         chosen = self.select(question, passages, query)
         if not chosen:
             yield ABSTAIN_TEXT
@@ -178,6 +192,18 @@ class ExtractiveAnswerer(Answerer):
             # A quoted "[3]" in the article's own text must not pass for one of our citations.
             quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", sentence)).strip()
             yield ("" if i == 0 else " ") + cite(quoted, pos)
+
+
+def digest(passages: list[Document]) -> Iterator[str]:
+    """The first full sentence of each passage, cited; the passages come newest first."""
+    first = True
+    for pos, doc in enumerate(passages, 1):
+        lead = next((s for s in split_sentences(doc.page_content) if len(_WORD.findall(s)) >= 5), "")
+        if lead:
+            yield ("" if first else " ") + cite(lead, pos)
+            first = False
+    if first:
+        yield ABSTAIN_TEXT
 
 
 def cite(sentence: str, position: int) -> str:

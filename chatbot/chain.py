@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Iterator
+from typing import Callable, Iterator
 
 from langchain_core.documents import Document
 
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, finalize
 from chatbot.errors import UserError
+from chatbot.freshness import digest_passages, freshness, newest_first, wants_digest
 from chatbot.followup import Turn, condense, is_followup
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
@@ -36,6 +37,7 @@ class NewsQA:
     retriever: HybridRetriever
     answerer: Answerer
     history_condenser: object = field(default=condense)
+    today: Callable[[], date] = field(default=date.today)  # "today", "this week"... are relative to this day
 
     def check(self, question: str, filters: Filters) -> None:
         if not question or not question.strip():
@@ -56,6 +58,13 @@ class NewsQA:
         query = self.history_condenser(question, history)
         k = self.settings.k
         search = dict(sources=filters.sources, since=filters.since, until=filters.until)
+        outlets = self.retriever.known_sources()
+        fresh = freshness(question, self.today(), outlets) if not (filters.since or filters.until) else None
+        if fresh:
+            # Asked for the latest news: the question's window, and the newest relevant passages first.
+            search.update(since=fresh.since, until=fresh.until)
+            docs = self.retriever.search(query, k=4 * k, article_ids=filters.article_ids, **search)
+            return query, (digest_passages(docs, k) if wants_digest(question, outlets) else newest_first(docs, k))
         cited = history[-1].cited_article_ids if history else []
         if filters.article_ids:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
@@ -104,6 +113,7 @@ def build_chain(
     llm=None,
     retriever: HybridRetriever | None = None,
     store: ArticleStore | None = None,
+    today: Callable[[], date] | None = None,
 ) -> NewsQA:
     """Assemble the product from settings; `llm`, `retriever` and `store` override the configured parts."""
     store = store or (retriever.store if retriever else build_store(settings))
@@ -116,4 +126,4 @@ def build_chain(
         bm25_weight=settings.bm25_weight,
     )
     answerer = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below)
-    return NewsQA(settings, store, retriever, answerer)
+    return NewsQA(settings, store, retriever, answerer, today=today or date.today)

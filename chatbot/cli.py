@@ -65,13 +65,22 @@ def index_paths(store, paths: list[Path], progress: bool = True):
 
 
 @index_app.command("add")
-def index_add(paths: list[Path] = typer.Argument(..., help="Files or folders (.txt .md .html .json .jsonl).")) -> None:
-    """Index articles from files and folders; re-adding an unchanged article adds nothing."""
+def index_add(
+    inputs: list[str] = typer.Argument(..., help="Files or folders (.txt .md .html .json .jsonl), or http(s) URLs of web pages."),
+) -> None:
+    """Index articles from files, folders and web pages; re-adding an unchanged article adds nothing."""
+    from itertools import chain
+
+    from index.loaders import load_paths
+    from index.web import fetch_articles, is_url
+
     store = _store()
     swept = store.sweep_orphans()
     if swept:
         typer.echo(f"removed {swept} chunks left by an interrupted run", err=True)
-    report = index_paths(store, paths, progress=sys.stderr.isatty())
+    urls = [x for x in inputs if is_url(x)]
+    items = chain(load_paths([Path(x) for x in inputs if not is_url(x)]), fetch_articles(urls, state.settings))
+    report = store.add(items, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
@@ -85,7 +94,8 @@ def index_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     for r in rows:
-        typer.echo(f"{r['id']}  {r['published_at'][:10] or '----------'}  {r['source'][:24]:24}  {r['title'][:80]}")
+        also = f"  (also published by {', '.join(r['also_published_by'])})" if r.get("also_published_by") else ""
+        typer.echo(f"{r['id']}  {r['published_at'][:10] or '----------'}  {r['source'][:24]:24}  {r['title'][:80]}{also}")
 
 
 @index_app.command("remove")
@@ -117,7 +127,7 @@ def print_answer(answer) -> None:
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
-        meta = ", ".join(x for x in (c.source, c.published_at[:10]) if x)
+        meta = ", ".join(x for x in (c.outlets, c.published_at[:10]) if x)
         typer.echo(f"[{c.n}] {c.title} ({meta}){'  ' + c.url if c.url else ''}")
         typer.echo(f"    “{c.sentence or c.text[:200]}”")
 
@@ -156,7 +166,7 @@ def ask(
         fail(str(exc))
     if as_json:
         out = answer.as_json()
-        out["citations"] = [{k: c[k] for k in ("n", "title", "source", "published_at", "url", "text", "sentence")} for c in out["citations"]]
+        out["citations"] = [{k: c[k] for k in ("n", "title", "source", "also_published_by", "published_at", "url", "text", "sentence")} for c in out["citations"]]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
     else:
         print_answer(answer)
@@ -193,6 +203,92 @@ def chat(seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first w
             typer.echo(f"(searched for: {answer.query})")
         print_answer(answer)
         history.append(Turn(question, answer.query, answer.text, [c.article_id for c in answer.citations]))
+
+
+# -- issue 6: live news (feeds) -----------------------------------------------------------------------
+feeds_app = typer.Typer(help="Follow RSS/Atom feeds and index their new articles.", no_args_is_help=True)
+app.add_typer(feeds_app, name="feeds")
+
+
+@feeds_app.callback()
+def feeds_check() -> None:
+    from index.feeds import FeedRegistry, FeedStateError
+
+    try:
+        FeedRegistry(state.settings.store).load()
+    except FeedStateError as exc:
+        fail(str(exc))
+
+
+def _now() -> datetime:
+    from datetime import timezone
+
+    return datetime.now(timezone.utc)
+
+
+@feeds_app.command("add")
+def feeds_add(url: str = typer.Argument(..., help="The http(s) address of an RSS or Atom feed.")) -> None:
+    """Follow a feed; `newsqa feeds sync` then indexes its articles."""
+    from index.feeds import FeedRegistry, check_feed_url
+
+    problem = check_feed_url(url)
+    if problem:
+        fail(problem)
+    added = FeedRegistry(state.settings.store).add(url, _now())
+    typer.echo(f"following {url}; run `newsqa feeds sync`" if added else f"already following {url}")
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List followed feeds with their last sync."""
+    from index.feeds import feeds_status
+
+    rows = feeds_status(state.settings)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        synced = f"synced {r['last_sync']}: {r['last_result']}" if r["last_sync"] else "never synced"
+        typer.echo(f"{r['url']}  {r['title'][:40] or '(untitled)'}  {synced}")
+
+
+@feeds_app.command("remove")
+def feeds_remove(url: str = typer.Argument(..., help="A feed address from `newsqa feeds list`.")) -> None:
+    """Stop following a feed; the articles already indexed from it stay."""
+    from index.feeds import FeedRegistry
+
+    if not FeedRegistry(state.settings.store).remove(url):
+        fail(f"not following {url!r}; see `newsqa feeds list`")
+    typer.echo(f"stopped following {url}")
+
+
+@feeds_app.command("sync")
+def feeds_sync(
+    every: Optional[float] = typer.Option(None, "--every", min=0.1, help="Keep syncing every MINUTES until Ctrl-C."),
+) -> None:
+    """Index the new entries of every followed feed; exit status 1 when anything failed."""
+    import time
+
+    from index.feeds import FeedRegistry, sync_feeds
+
+    if not FeedRegistry(state.settings.store).load():
+        fail("no feeds followed: add one with `newsqa feeds add URL`")
+    store = _store()
+    try:
+        while True:
+            report = sync_feeds(store, state.settings, _now())
+            for feed in report.feeds:
+                typer.echo(f"{feed.feed}: {feed.summary()}")
+                for note in feed.notes:
+                    typer.echo(f"warning: {note}", err=True)
+                for line in feed.failed:
+                    typer.echo(f"error: {line}", err=True)
+            typer.echo(report.summary())
+            if every is None:
+                raise typer.Exit(1 if report.failed or report.busy else 0)
+            time.sleep(every * 60)
+    except KeyboardInterrupt:
+        raise typer.Exit(0)
 
 
 def main() -> None:

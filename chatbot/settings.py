@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     answer_sentences: int = Field(3, description="Sentences in an extractive answer, at most.")
     abstain_below: float = Field(0.35, description="The extractive answerer abstains when no sentence is this similar to the question.")
 
+    # -- live news (web pages, feeds, wire copies) --------------------------
+    fetch_timeout: float = Field(15.0, description="Seconds to wait for a web server (connect, and each read) before giving up on a URL.")
+    fetch_max_bytes: int = Field(5_000_000, description="Largest web page or feed fetched, in bytes; bigger ones are refused.")
+    user_agent: str = Field(
+        "newsqa/0.1 (news question answering; respects robots.txt)",
+        description="User-Agent sent with every fetch; robots.txt rules for this agent are respected.",
+    )
+    feeds_sync_minutes: float = Field(0.0, description="Minutes between background feed syncs in the chat app; 0 turns them off.")
+    duplicate_threshold: float = Field(
+        0.7, description="Estimated Jaccard similarity (word 5-shingles) above which a new article is a copy of an indexed one."
+    )
+
     # -- app ----------------------------------------------------------------
     host: str = Field("127.0.0.1", description="Address the chat app binds to.")
     port: int = Field(7860, description="Port of the chat app.")

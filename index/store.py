@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from index.articles import Article
 from index.chunking import Chunk, chunk_article
+from index.duplicates import DuplicateIndex, decode_signature, encode_signature, signature
 from index.embeddings import SentenceTransformerEmbeddings
 from index.loaders import LoadError
 
@@ -40,17 +41,20 @@ class IndexReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     chunks: int = 0
+    # Copies of an indexed story (wire copy, re-publication): (copy's url or id, id of the article it copies).
+    merged: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
+        merged = f", {len(self.merged)} merged as copies of indexed stories" if self.merged else ""
         return (
-            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged, "
+            f"{len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged{merged}, "
             f"{len(self.failed)} failed ({self.chunks} chunks written)"
         )
 
 
-def chunk_metadata(article: Article, chunk: Chunk) -> dict:
-    """Scalar metadata Chroma can filter on: outlet, date (ISO and epoch seconds), ids."""
-    return {
+def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] | None = None) -> dict:
+    """Scalar metadata Chroma can filter on: outlet, date (ISO and epoch seconds), ids; other outlets of the story."""
+    meta = {
         "article_id": article.id,
         "chunk_index": chunk.index,
         "title": article.title,
@@ -63,6 +67,9 @@ def chunk_metadata(article: Article, chunk: Chunk) -> dict:
         "section": chunk.section,
         "header": chunk.header,
     }
+    if also_published_by:  # Chroma refuses empty lists
+        meta["also_published_by"] = list(also_published_by)
+    return meta
 
 
 class ArticleStore:
@@ -111,7 +118,11 @@ class ArticleStore:
         """Index articles; unchanged ones are skipped, changed ones replace their old chunks."""
         report = IndexReport()
         with self.writing():
-            known = self._record_hashes()
+            records = self._record_metas()
+            known = {i: m["content_hash"] for i, m in records.items()}
+            copies = self._duplicate_index(records)
+            signatures: dict[str, np.ndarray] = {}
+            merges: dict[str, list[Article]] = {}
             pending: list[tuple[Article, list[Chunk], bool]] = []
             pending_chunks = 0
             bar = tqdm(desc="indexing", unit="article", disable=not progress)
@@ -125,6 +136,14 @@ class ArticleStore:
                 if known.get(item.id) == item.content_hash:
                     report.unchanged.append(item.id)
                     continue
+                sig = signature(item.body)
+                original = copies.find(sig, exclude=item.id) if item.id not in known else None
+                if original:
+                    merges.setdefault(original[0], []).append(item)
+                    report.merged.append((item.url or item.id, original[0]))
+                    continue
+                copies.add(item.id, sig)
+                signatures[item.id] = sig
                 chunks = chunk_article(
                     item, self.embeddings.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
                 )
@@ -132,16 +151,43 @@ class ArticleStore:
                 known[item.id] = item.content_hash
                 pending_chunks += len(chunks)
                 if pending_chunks >= self.settings.index_batch_chunks:
-                    self._commit(pending, report)
+                    self._commit(pending, report, signatures)
                     pending, pending_chunks = [], 0
             if pending:
-                self._commit(pending, report)
+                self._commit(pending, report, signatures)
             bar.close()
-            if report.added or report.updated:
+            for original_id, articles in merges.items():
+                self._record_copies(original_id, articles)
+            if report.added or report.updated or merges:
                 self._bump_generation()
         return report
 
-    def _commit(self, pending: list[tuple[Article, list[Chunk], bool]], report: IndexReport) -> None:
+    def _duplicate_index(self, records: dict[str, dict]) -> DuplicateIndex:
+        copies = DuplicateIndex(self.settings.duplicate_threshold)
+        for article_id, meta in records.items():
+            sig = decode_signature(meta.get("minhash", ""))
+            if sig is not None:
+                copies.add(article_id, sig)
+        return copies
+
+    def _record_copies(self, original_id: str, articles: list[Article]) -> None:
+        """Note more outlets of an indexed story in its record and on its chunks (not as sources of their own)."""
+        meta = self.records.get(ids=[original_id], include=["metadatas"])["metadatas"][0]
+        outlets = dict(zip(meta.get("also_published_by") or [], meta.get("also_published_urls") or []))
+        for article in articles:
+            if article.source and article.source != meta.get("source"):
+                outlets.setdefault(article.source, article.url)
+        if not outlets or list(outlets) == list(meta.get("also_published_by") or []):
+            return
+        names = list(outlets)
+        self.records.update(ids=[original_id], metadatas=[{"also_published_by": names, "also_published_urls": list(outlets.values())}])
+        chunk_ids = self.chunks.get(where={"article_id": original_id}, include=[])["ids"]
+        if chunk_ids:
+            self.chunks.update(ids=chunk_ids, metadatas=[{"also_published_by": names}] * len(chunk_ids))
+
+    def _commit(
+        self, pending: list[tuple[Article, list[Chunk], bool]], report: IndexReport, signatures: dict[str, np.ndarray]
+    ) -> None:
         all_chunks = [c for _, chunks, _ in pending for c in chunks]
         vectors = self.embeddings.encode([c.indexed_text for c in all_chunks]) if all_chunks else np.zeros((0, 0))
         for article, _, existed in pending:
@@ -149,17 +195,18 @@ class ArticleStore:
                 self.chunks.delete(where={"article_id": article.id})
         if all_chunks:
             by_id = {a.id: a for a, _, _ in pending}
+            also = self._also_published_by([a.id for a, _, existed in pending if existed])
             self.chunks.upsert(
                 ids=[c.id for c in all_chunks],
                 embeddings=vectors,
                 documents=[c.text for c in all_chunks],
-                metadatas=[chunk_metadata(by_id[c.article_id], c) for c in all_chunks],
+                metadatas=[chunk_metadata(by_id[c.article_id], c, also.get(c.article_id)) for c in all_chunks],
             )
         self.records.upsert(
             ids=[a.id for a, _, _ in pending],
             embeddings=[[1.0]] * len(pending),
             documents=[a.title for a, _, _ in pending],
-            metadatas=[self._record(a, chunks) for a, chunks, _ in pending],
+            metadatas=[{**self._record(a, chunks), "minhash": encode_signature(signatures[a.id])} for a, chunks, _ in pending],
         )
         for article, chunks, existed in pending:
             (report.updated if existed else report.added).append(article.id)
@@ -201,6 +248,13 @@ class ArticleStore:
                 self._bump_generation()
             return len(orphans)
 
+    def _also_published_by(self, article_ids: list[str]) -> dict[str, list[str]]:
+        """Other outlets already recorded for these (re-indexed) articles, so their new chunks keep them."""
+        if not article_ids:
+            return {}
+        got = self.records.get(ids=article_ids, include=["metadatas"])
+        return {i: m.get("also_published_by") or [] for i, m in zip(got["ids"], got["metadatas"])}
+
     def _bump_generation(self) -> None:
         self.records.upsert(
             ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],
@@ -214,18 +268,21 @@ class ArticleStore:
         return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
 
     def _record_hashes(self) -> dict[str, str]:
+        return {i: m["content_hash"] for i, m in self._record_metas().items()}
+
+    def _record_metas(self) -> dict[str, dict]:
         got = self.records.get(include=["metadatas"])
-        return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
+        return {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
 
     def articles(self) -> list[dict]:
         """Article records, newest first: id, title, source, published_at, url, chunks, ..."""
         got = self.records.get(include=["metadatas"])
-        rows = [{"id": i, **m} for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID]
+        rows = [{"id": i, **public(m)} for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID]
         return sorted(rows, key=lambda r: (r.get("published_ts", 0), r["title"]), reverse=True)
 
     def article(self, article_id: str) -> dict | None:
         got = self.records.get(ids=[article_id], include=["metadatas"])
-        return {"id": article_id, **got["metadatas"][0]} if got["ids"] else None
+        return {"id": article_id, **public(got["metadatas"][0])} if got["ids"] else None
 
     def stats(self) -> dict:
         return {"articles": len(self._record_hashes()), "chunks": self.chunks.count()}
@@ -246,8 +303,15 @@ class ArticleStore:
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        if not ids:  # Chroma refuses an empty id list (a date window with no articles gives one)
+            return {}
         got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+
+def public(record: dict) -> dict:
+    """A record without its internal near-duplicate signature."""
+    return {k: v for k, v in record.items() if k != "minhash"}
 
 
 def record_json(row: dict) -> str:
