@@ -182,7 +182,7 @@ def parse_html(html: str, origin: str, url: str = "") -> Article | LoadError:
         return LoadError(origin, "no article text found in the HTML")
     words = len(doc.text.split())
     if words < MIN_HTML_WORDS:
-        return LoadError(origin, f"too little article text in the HTML ({words} words): a menu or an error page?")
+        return LoadError(origin, f"has only {words} words of text, not an article (a menu, a paywall, or a page built by JavaScript?)")
     fields = {
         "title": doc.title or "",
         "body": doc.text,

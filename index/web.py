@@ -24,8 +24,6 @@ log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-# Fewer words than this on a page is a menu, a paywall or a script-built page, not an article.
-MIN_WORDS = 25
 # The whole download may take this many timeouts: a server that drips bytes forever still ends.
 TOTAL_TIME_FACTOR = 3
 
@@ -188,9 +186,6 @@ def article_from_page(fetched: Fetched, origin: str) -> Article | LoadError:
     article = parse_html(text, origin, url=fetched.url)
     if isinstance(article, LoadError):
         return article
-    words = len(article.body.split())
-    if words < MIN_WORDS:
-        return LoadError(origin, f"has only {words} words of text, not an article (a paywall, or a page built by JavaScript?)")
     canonical = canonical_url(text, fetched.url) or article.url
     if not (is_url(canonical) and host_name(canonical) == host_name(fetched.url)):
         # A copy that names another site's page as canonical (syndication) stays a page of its own site:

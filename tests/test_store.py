@@ -26,7 +26,7 @@ def test_changed_article_replaces_its_chunks(store):
 
 def test_remove(store):
     a = art(url="https://x.test/bridge")
-    store.add([a, art(title="Other story", url="https://x.test/other")])
+    store.add([a, art(title="Other story", url="https://x.test/other", body="The zoo welcomed twin panda cubs on Sunday, keepers said.")])
     assert store.remove(a.id)
     assert not store.remove(a.id)
     assert store.stats()["articles"] == 1
@@ -34,7 +34,7 @@ def test_remove(store):
 
 
 def test_chunk_metadata_allows_filtering_by_outlet_and_date(store):
-    store.add([art(url="https://x.test/1"), art(title="Late", url="https://x.test/2", source="Other", published_at="2024-05-01")])
+    store.add([art(url="https://x.test/1"), art(title="Late", url="https://x.test/2", source="Other", published_at="2024-05-01", body="Snow closed the mountain pass for a day.")])
     meta = store.chunks.get(where={"source": "Other"}, include=["metadatas"])["metadatas"]
     assert meta and all(m["title"] == "Late" for m in meta)
     assert meta[0]["published_ts"] > 0 and meta[0]["published_at"].startswith("2024-05-01")
