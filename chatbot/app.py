@@ -33,6 +33,7 @@ MAX_SUGGESTIONS = 6
 
 CSS = """
 .nq-sources { display: flex; flex-direction: column; gap: 10px; max-height: 560px; overflow-y: auto; }
+.nq-asked { font-size: 0.85em; font-style: italic; color: var(--body-text-color-subdued); }
 .nq-empty { color: var(--body-text-color-subdued); font-size: 0.9em; padding: 8px; }
 .nq-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; background: var(--background-fill-secondary); }
 .nq-source.nq-flash { outline: 2px solid var(--color-accent); }
@@ -163,7 +164,7 @@ class ChatApp:
         yield (
             messages,
             "",
-            sources_html(answer),
+            sources_html(answer, question),
             answer.query,
             timeline_svg(answer.citations),
             self.pin_choices(answer),
@@ -312,7 +313,7 @@ def create_app(chain: NewsQA) -> gr.Blocks:
             with gr.Row(equal_height=False):
                 with gr.Column(scale=3):
                     chat = gr.Chatbot(
-                        label="Chat", height=470, elem_id="nq-chat", latex_delimiters=[], buttons=["copy"],
+                        label="Chat", show_label=False, height=470, elem_id="nq-chat", latex_delimiters=[], buttons=["copy"],
                         placeholder="Ask a question about the news articles in the library.",
                     )
                     pin_banner = gr.Markdown("", elem_id="nq-pin-banner")
@@ -332,7 +333,7 @@ def create_app(chain: NewsQA) -> gr.Blocks:
                         with gr.Row():
                             since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="nq-since")
                             until = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="nq-until")
-                    clear = gr.Button("New conversation", size="sm")
+                    clear = gr.Button("New conversation", size="sm", elem_id="nq-clear")
                 with gr.Column(scale=2):
                     gr.Markdown("### Sources")
                     sources = gr.HTML(sources_html(None), elem_id="nq-sources")

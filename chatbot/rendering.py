@@ -100,12 +100,14 @@ def source_card(c: Citation) -> str:
     )
 
 
-def sources_html(answer: Answer | None) -> str:
+def sources_html(answer: Answer | None, question: str = "") -> str:
+    """The numbered source cards of `answer`, under the question they answer."""
     if answer is None:
         return '<div class="nq-sources nq-empty">The sources of each answer appear here, numbered as in the answer.</div>'
+    asked = f'<div class="nq-asked">{html.escape(question)}</div>' if question else ""
     if not answer.citations:
-        return '<div class="nq-sources nq-empty">No indexed article supports an answer to this question.</div>'
-    return '<div class="nq-sources">' + "".join(source_card(c) for c in answer.citations) + "</div>"
+        return f'<div class="nq-sources nq-empty">{asked}No indexed article supports an answer to this question.</div>'
+    return f'<div class="nq-sources">{asked}' + "".join(source_card(c) for c in answer.citations) + "</div>"
 
 
 def timeline_svg(citations: list[Citation], width: int = 340, height: int = 74) -> str:

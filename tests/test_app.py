@@ -182,6 +182,14 @@ def test_pinned_article_restricts_retrieval(seeded_chain):
     assert ui.pin(ALL_CITED, history)[0] == list(dict.fromkeys(i for t in history for i in t.cited_article_ids))
 
 
+def test_outlet_and_date_filters_apply_to_retrieval(seeded_chain):
+    ui = ChatApp(seeded_chain)
+    *_, sources, _, _, _, _, _, _ = run(ui, "What happened at OpenAI?", outlets=["Fortune"])[-1]
+    assert re.findall(r'class="nq-meta">([^<·]+)', sources) and set(re.findall(r'class="nq-meta">([^<·]+)', sources)) == {"Fortune "}
+    *_, sources, _, _, _, _, _, _ = run(ui, "What happened at OpenAI?", since="2023-11-18", until="2023-11-18")[-1]
+    assert set(re.findall(r"· (\d{4}-\d{2}-\d{2})", sources)) == {"2023-11-18"}
+
+
 def test_bad_filter_is_one_line_in_the_chat_and_history_is_kept(seeded_chain):
     ui = ChatApp(seeded_chain)
     history = [Turn("q", "q", "a", [])]
