@@ -293,12 +293,10 @@ class ChatApp:
         return (f"Removed *{escape_markdown(record.get('title', article_id))}*.", *self.library_view(search))
 
     @staticmethod
-    def selected_row(rows, evt: gr.SelectData) -> str | None:
-        """The id of the clicked library row, to preselect it for removal."""
-        try:
-            return rows.iloc[evt.index[0]]["Id"] if hasattr(rows, "iloc") else rows[evt.index[0]][4]
-        except (IndexError, KeyError, TypeError):
-            return None
+    def selected_row(evt: gr.SelectData) -> str | None:
+        """The id (last column) of the clicked library row, to preselect it for removal."""
+        row = evt.row_value or []
+        return row[-1] if row else None
 
 
 def create_app(chain: NewsQA) -> gr.Blocks:
@@ -353,7 +351,7 @@ def create_app(chain: NewsQA) -> gr.Blocks:
             status = gr.Markdown("", elem_id="nq-lib-status")
             table = gr.Dataframe(
                 headers=["Title", "Outlet", "Date", "Chunks", "Id"], datatype=["str", "str", "str", "number", "str"],
-                interactive=False, wrap=True, elem_id="nq-library",
+                column_widths=["52%", "18%", "12%", "7%", "11%"], interactive=False, wrap=True, elem_id="nq-library",
             )
             with gr.Row():
                 to_remove = gr.Dropdown(label="Article to remove", choices=[], scale=4, elem_id="nq-remove-choice")
@@ -381,7 +379,7 @@ def create_app(chain: NewsQA) -> gr.Blocks:
         search.change(ui.library_rows, search, table, api_visibility="private")
         upload.upload(ui.add_files, [upload, search], [status, *library_outputs], api_visibility="private")
         remove.click(ui.remove, [to_remove, search], [status, *library_outputs], api_visibility="private")
-        table.select(ui.selected_row, table, to_remove, api_visibility="private")
+        table.select(ui.selected_row, None, to_remove, api_visibility="private")
 
         def on_load():
             questions = ui.start_questions()

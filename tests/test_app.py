@@ -209,6 +209,8 @@ def test_library_upload_search_and_remove(settings, store, tmp_path):
     assert "1 added" in status and "1 failed" in status and "empty.txt: is empty" in status
     assert [r[0] for r in rows] == ["Tram line approved"]
     article_id = rows[0][4]
+    clicked = gr.SelectData(None, {"index": [0, 1], "value": rows[0][1], "row_value": rows[0]})
+    assert ui.selected_row(clicked) == article_id
     assert ui.library_rows("tram") == rows and ui.library_rows("football") == []
     status, rows, *_ = ui.remove(article_id, "")
     assert "Removed *Tram line approved*" in status and rows == []

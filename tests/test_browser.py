@@ -153,9 +153,10 @@ def test_upload_then_ask_and_untrusted_text_is_inert(page, tmp_path):
     page.get_by_role("tab", name="Library").click()
     page.set_input_files("#nq-upload input[type=file]", [str(good), str(evil)])
     page.wait_for_function("document.querySelector('#nq-lib-status').innerText.includes('2 added')")
-    library = page.inner_text("#nq-library")
-    assert "Zorblax lemonade festival draws record crowds" in library
-    assert EVIL_TITLE in library  # shown as text
+    assert EVIL_TITLE in page.inner_text("#nq-library")  # shown as text (dated 2024, so listed first)
+    page.fill("#nq-lib-search textarea", "zorblax")  # the table only renders the rows in view: search
+    page.wait_for_function("document.querySelector('#nq-library').innerText.includes('Zorblax lemonade festival')")
+    assert "Quokka" not in page.inner_text("#nq-library")
 
     page.get_by_role("tab", name="Chat").click()
     answer = ask(page, "How many visitors did the Zorblax lemonade festival draw?")
