@@ -131,6 +131,21 @@ def test_chat_streams_cites_follows_up_and_pins(page):
     assert page.dialogs == []
 
 
+def test_suggested_question_is_asked_on_click(page):
+    first = page.locator("#nq-suggestions button").first
+    question = first.inner_text()
+    assert question == "What are rare earth minerals?"  # the seed article's FAQ comes first
+    first.click()
+    page.wait_for_function(
+        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.innerText === q; }",
+        arg=question,
+    )
+    assert source_titles(page)[0] == PUTIN
+    # After the answer, the suggestions come from the cited article and leave out what was asked.
+    page.wait_for_function("!document.querySelector('#nq-suggestions').innerText.includes('What are rare earth minerals?')")
+    assert "How important are rare earth minerals to Russia’s economy?" in page.inner_text("#nq-suggestions")
+
+
 def test_upload_then_ask_and_untrusted_text_is_inert(page, tmp_path):
     good = tmp_path / "lemonade.md"
     good.write_text(
