@@ -297,3 +297,25 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# -- issue 3: the browser chat app (logic in chatbot/app.py) ---------------------------------------
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1, from NEWSQA_HOST)."),
+    port: Optional[int] = typer.Option(None, "--port", help="Port (default 7860, from NEWSQA_PORT)."),
+    share: bool = typer.Option(False, "--share", help="Also publish through a temporary public Gradio link."),
+    seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first when the store is empty."),
+) -> None:
+    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles."""
+    from chatbot.app import create_app, launch
+
+    updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    state.settings = state.settings.model_copy(update=updates)
+    chain = _chain()
+    ensure_not_empty(chain, seeds)
+    typer.echo(f"newsqa chat on http://{state.settings.host}:{state.settings.port} (Ctrl-C stops it)", err=True)
+    try:
+        launch(create_app(chain), state.settings, share=share)
+    except OSError as exc:
+        fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")

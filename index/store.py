@@ -28,6 +28,7 @@ from index.chunking import Chunk, chunk_article
 from index.duplicates import DuplicateIndex, decode_signature, encode_signature, signature
 from index.embeddings import SentenceTransformerEmbeddings
 from index.loaders import LoadError
+from index.questions import suggest_questions
 
 log = logging.getLogger(__name__)
 
@@ -226,6 +227,8 @@ class ArticleStore:
             "origin": article.origin,
             "chunks": len(chunks),
             "indexed_at": int(time.time()),
+            # Computed once here so the chat app can offer them without re-reading the article.
+            "questions": json.dumps(suggest_questions(article), ensure_ascii=False),
         }
 
     def remove(self, article_id: str) -> bool:

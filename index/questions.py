@@ -1,0 +1,125 @@
+"""Questions an article answers, derived at index time from its structure, without an LLM.
+
+In order of trust: the article's own FAQ ("Question: ..." lines), its subheadings, one question about
+its title, then its most central sentences turned into yes/no questions. The questions are stored in
+the article record (see index/store.py), so the chat app shows them without recomputing per page load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+
+from chatbot.answering import content_words, split_sentences
+from index.articles import Article
+from index.chunking import sections
+
+MAX_QUESTIONS = 3
+MAX_QUESTION_CHARS = 160
+
+_FAQ_LINE = re.compile(r"^\s*(?:Q(?:uestion)?\s*\d*\s*[:.)\-–]\s*)(?P<q>.+\?)\s*$", re.IGNORECASE)
+_NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
+# Headings that organise an article rather than name a topic it covers.
+_GENERIC_HEADINGS = {
+    "summary", "key points", "frequently asked questions", "faq", "faqs", "article subheadings", "conclusion",
+    "introduction", "related", "read more", "references", "sources", "background", "overview",
+}
+_QUESTION_START = re.compile(r"^(who|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|should|will)\b", re.I)
+# Teasers and boilerplate that look like subheadings.
+_TEASER_START = re.compile(r"^(related|read more|tip|sign up|watch|listen|see also|more from|click|subscribe)\b", re.I)
+# "..., Goeller pointed out." / "..., she said.": the attribution would make the question read oddly.
+_ATTRIBUTION_END = re.compile(r",\s+(?:[\w.’'-]+\s+){1,3}(?:said|says|noted|added|explained|pointed out|told [\w ]+)$")
+# A sentence split at an abbreviation ("available Nov.") is not a whole sentence.
+_ABBREVIATION_END = re.compile(r"\b[A-Z][a-z]{0,3}\.$")
+# A central sentence starting with one of these leans on the sentence before it; it makes a poor question.
+_DEPENDENT_START = re.compile(r"^(he|she|it|they|this|that|these|those|but|and|so|also|however|his|her|their|its)\b", re.I)
+_QUOTE = re.compile(r"[\"“”]")
+
+
+def suggest_questions(article: Article, limit: int = MAX_QUESTIONS) -> list[str]:
+    """Up to `limit` questions the article answers, best first, no duplicates."""
+    found: list[str] = []
+    seen: set[str] = set()
+    for question in _candidates(article):
+        key = " ".join(sorted(content_words(question)))
+        if key in seen or len(question) > MAX_QUESTION_CHARS:
+            continue
+        seen.add(key)
+        found.append(question)
+        if len(found) == limit:
+            break
+    return found
+
+
+def _candidates(article: Article):
+    headings = heading_questions(article.body)
+    central = central_questions(article)
+    yield from faq_questions(article.body)
+    yield f"What does the article “{article.title}” report?"
+    # One of each kind first: a heading names a topic, a central sentence a fact.
+    yield from headings[:1] + central[:1] + headings[1:] + central[1:]
+
+
+def faq_questions(body: str) -> list[str]:
+    """The questions of an FAQ section: 'Question: ...?' / 'Q1: ...?' lines."""
+    return [m.group("q").strip() for m in map(_FAQ_LINE.match, body.splitlines()) if m]
+
+
+def heading_questions(body: str) -> list[str]:
+    lowercase = _lowercase_words(body)
+    questions = []
+    for heading, _ in sections(body):
+        heading = _NUMBERING.sub("", heading).strip(" |")
+        words = heading.split()
+        # All-capitals lines in news bodies are mostly teasers linking to other stories.
+        if len(words) < 2 or heading.lower() in _GENERIC_HEADINGS or heading.isupper() or _TEASER_START.match(heading):
+            continue
+        if heading.endswith("?"):
+            if _QUESTION_START.match(heading):
+                questions.append(heading)
+            continue
+        questions.append(f"What is known about {_lower_start(heading, lowercase)}?")
+    return questions
+
+
+def central_questions(article: Article, limit: int = MAX_QUESTIONS) -> list[str]:
+    """Yes/no questions from the sentences that share the most words with the rest of the article."""
+    sentences = [
+        s for s in split_sentences(article.body)
+        if 6 <= len(s.split()) <= 24 and s.endswith(".") and not _ABBREVIATION_END.search(s)
+        and not _QUOTE.search(s) and not _DEPENDENT_START.match(s)
+    ]
+    if not sentences:
+        return []
+    frequency = Counter(w for s in split_sentences(article.body) for w in content_words(s))
+    title_words = content_words(article.title)
+
+    def centrality(sentence: str) -> float:
+        words = content_words(sentence)
+        return (sum(frequency[w] for w in words) + 3 * len(words & title_words)) / math.sqrt(len(words) or 1)
+
+    lowercase = _lowercase_words(article.body)
+    ranked = sorted(sentences, key=centrality, reverse=True)[:limit]
+    statements = [_ATTRIBUTION_END.sub("", s.rstrip(".").strip()) for s in ranked]
+    return [f"Is it true that {_lower_start(s, lowercase)}?" for s in statements]
+
+
+def _lowercase_words(body: str) -> set[str]:
+    return set(re.findall(r"\b[a-z][\w’'-]*", body))
+
+
+def _lower_start(text: str, lowercase: set[str]) -> str:
+    """Lower the first letter unless the first word is a name (never written in lower case in the article)."""
+    first = text.split(" ", 1)[0].rstrip(",;:")
+    return text[:1].lower() + text[1:] if first.lower() in lowercase else text
+
+
+def stored_questions(record: dict) -> list[str]:
+    """The questions saved in an article record (empty for records indexed before they existed)."""
+    try:
+        questions = json.loads(record.get("questions") or "[]")
+    except json.JSONDecodeError:
+        return []
+    return [q for q in questions if isinstance(q, str)]

@@ -1,0 +1,26 @@
+"""Serve the chat app on 127.0.0.1 for a test: a free port, closed afterwards."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import contextmanager
+from typing import Iterator
+
+from chatbot.app import create_app, launch
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def served(chain, settings, **overrides) -> Iterator[str]:
+    """The app over `chain`, served with `settings` (plus overrides) on a free port; yields its URL."""
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), **overrides})
+    app = launch(create_app(chain), settings, block=False)
+    try:
+        yield f"http://127.0.0.1:{settings.port}/"
+    finally:
+        app.close()
