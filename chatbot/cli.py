@@ -291,13 +291,6 @@ def feeds_sync(
         raise typer.Exit(0)
 
 
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
-
 
 # -- issue 3: the browser chat app (logic in chatbot/app.py) ---------------------------------------
 @app.command()
@@ -319,3 +312,11 @@ def serve(
         launch(create_app(chain), state.settings, share=share)
     except OSError as exc:
         fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
