@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	$(NEWSQA) index add seeds/
-	$(NEWSQA) chat
+	$(NEWSQA) serve
 
 test: install
 	$(PY) -m pytest -q
