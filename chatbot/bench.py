@@ -27,7 +27,7 @@ from chatbot.settings import Settings
 log = logging.getLogger(__name__)
 
 BATCH_SIZES = (16, 32, 64, 128)
-BATCH_PROBE_CHUNKS = 256
+BATCH_PROBE_CHUNKS = 128
 TUTORIAL_CHUNK_CHARS = 1000
 TUTORIAL_OVERLAP_CHARS = 100
 TUTORIAL_BATCH_SIZE = 32  # langchain-huggingface's HuggingFaceEmbeddings leaves encode's default of 32

@@ -129,6 +129,10 @@ class OnnxEncoder:
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Every batch has its own shape; the arena would keep the largest buffers of each (2 GB while indexing).
+        options.enable_cpu_mem_arena = False
+        # Idle pool threads would spin on a core; on a shared machine that starves the other thread.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
