@@ -104,7 +104,9 @@ def _as_date(value: date | datetime) -> date:
 
 
 def build_store(settings: Settings, embeddings: SentenceTransformerEmbeddings | None = None) -> ArticleStore:
-    embeddings = embeddings or SentenceTransformerEmbeddings(settings.embedding_model, settings.embedding_batch_size)
+    embeddings = embeddings or SentenceTransformerEmbeddings(
+        settings.embedding_model, settings.embedding_batch_size, settings.embedding_backend, settings.model_cache
+    )
     return ArticleStore(settings, embeddings)
 
 

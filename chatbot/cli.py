@@ -314,6 +314,32 @@ def serve(
         fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")
 
 
+
+# -- issue 8: speed, measured by one command ------------------------------------
+MULTIHOP = SEEDS_DIR.parent.parent / "shared" / "bench" / "multihop"  # beside the repo clone, as in CI
+
+
+@app.command()
+def bench(
+    corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles to index (JSON list of records)."),
+    queries: Path = typer.Option(MULTIHOP / "dev_queries.json", help="Questions (MultiHop-RAG queries file)."),
+    limit: int = typer.Option(200, help="Time at most this many questions."),
+    workdir: Optional[Path] = typer.Option(None, help="Folder for the fresh stores (default: a temporary folder)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Time the raw encoder, `index add`, the LangChain tutorial, start-up and answers, in one run."""
+    import tempfile
+
+    from chatbot.bench import as_json as result_json, run_bench
+
+    for path, option in ((corpus, "--corpus"), (queries, "--queries")):
+        if not path.is_file():
+            fail(f"{option} {path} is not a file; pass the MultiHop-RAG {path.name} or your own")
+    with tempfile.TemporaryDirectory(prefix="newsqa-bench-") as tmp:
+        result = run_bench(state.settings, corpus, queries, workdir or Path(tmp), limit, say=lambda m: typer.echo(m, err=True))
+    typer.echo(result_json(result) if as_json else result.table())
+
+
 def main() -> None:
     app()
 

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
 
     # -- embedding and chunking ---------------------------------------------
     embedding_model: str = Field("", description="A sentence-transformers model name or folder; empty means the bundled all-MiniLM-L6-v2.")
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="How the embedding model runs: torch (sentence-transformers), onnx (the same weights exported to ONNX"
+        " on first use) or onnx-int8 (that export with int8 matrix weights). Re-index after changing it.",
+    )
+    model_cache: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir("newsqa")) / "models",
+        description="Folder of the ONNX exports built from the local model weights.",
+    )
     embedding_batch_size: int = Field(64, description="Chunks per encoder batch.")
     chunk_tokens: int = Field(220, description="Target chunk size in word pieces, header included (all-MiniLM-L6-v2 reads at most 256).")
     index_batch_chunks: int = Field(512, description="Chunks embedded and written together; each article is committed whole after its chunks.")

@@ -1,0 +1,42 @@
+"""The ONNX backends are the same model: built from the bundled weights offline, same vectors as torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embeddings import SentenceTransformerEmbeddings
+
+TEXTS = [
+    "Sam Bankman-Fried faces a criminal trial on fraud and conspiracy charges.",
+    "The central bank held interest rates steady in November.",
+    "Short.",
+    "A much longer passage " * 40,  # past 256 word pieces: truncated like sentence-transformers truncates
+]
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, least_cosine", [("onnx", 0.9999), ("onnx-int8", 0.97)])
+def test_onnx_backend_matches_torch(embeddings, cache, backend, least_cosine):
+    onnx = SentenceTransformerEmbeddings(backend=backend, cache_dir=cache)
+    reference = embeddings.encode(TEXTS)
+    vectors = onnx.encode(TEXTS)
+    assert vectors.shape == reference.shape
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert (vectors * reference).sum(axis=1).min() > least_cosine
+    assert onnx.count_tokens(TEXTS[0]) == embeddings.count_tokens(TEXTS[0])
+    assert onnx.max_tokens == embeddings.max_tokens
+    # Built once: a second encoder reuses the cached file.
+    built = sorted(p.name for p in cache.rglob("*.onnx"))
+    SentenceTransformerEmbeddings(backend=backend, cache_dir=cache).encode(["again"])
+    assert sorted(p.name for p in cache.rglob("*.onnx")) == built
+
+
+def test_unknown_backend_is_named():
+    with pytest.raises(ValueError, match="unknown embedding backend 'gpu'"):
+        SentenceTransformerEmbeddings(backend="gpu")
