@@ -81,6 +81,7 @@ class HybridRetriever(BaseRetriever):
     until: date | datetime | None = None
     article_ids: list[str] | None = None
     use_question_metadata: bool = Field(True, description="Search per outlet/date the question names.")
+    decompose: bool = Field(True, description="Search each part of a question that names several outlets on its own.")
 
     _lexical: LexicalIndex | None = PrivateAttr(None)
     _generation: int = PrivateAttr(-1)
@@ -110,6 +111,13 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([([i for i, _ in dense], self.dense_weight), ([i for i, _ in sparse], self.bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
 
+    @staticmethod
+    def _window(days: list[date], base: dict) -> dict:
+        """A date filter a day either side of the days a question names (none when a filter is set)."""
+        if not days or base["since"] is not None or base["until"] is not None:
+            return {}
+        return {"since": _ts(min(days) - timedelta(days=1)), "until": _ts(max(days) + timedelta(days=1), end=True)}
+
     def search(
         self,
         query: str,
@@ -128,15 +136,20 @@ class HybridRetriever(BaseRetriever):
         }
         if len(self.lexical()) == 0:
             return []
-        vector = self.store.embeddings.embed_query(query)
         lists = []
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             plan = self.plan(query)
+            parts = plan.parts if self.decompose else []
+            vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
+            vector = vectors[0].tolist()
+            for part, part_vector in zip(parts, vectors[1:]):
+                lists.append(self._fused(part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}))
             lists += [self._fused(query, vector, {**base, "sources": [o]}) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    window = {"since": _ts(day - timedelta(days=1)), "until": _ts(day + timedelta(days=1), end=True)}
-                    lists.append(self._fused(query, vector, {**base, **window}))
+                    lists.append(self._fused(query, vector, {**base, **self._window([day], base)}))
+        else:
+            vector = self.store.embeddings.embed_query(query)
         lists.append(self._fused(query, vector, base))
         ids = interleave(lists)[:k]
         chunks = self.store.get_chunks(ids)
