@@ -23,3 +23,9 @@ test: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Issue 4: the full benchmark (indexes the 609 MultiHop-RAG articles on first use; ~5 min on an idle 2-core machine).
+BENCH ?= ../shared/bench
+eval: install
+	$(NEWSQA) eval retrieval --corpus $(BENCH)/multihop/corpus.json --queries $(BENCH)/multihop/dev_queries.json --baseline
+	$(NEWSQA) eval conversations --file $(BENCH)/conversations/dev_conversations.json --corpus $(BENCH)/multihop/corpus.json

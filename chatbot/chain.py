@@ -126,6 +126,9 @@ def build_chain(
         rrf_k=settings.rrf_k,
         dense_weight=settings.dense_weight,
         bm25_weight=settings.bm25_weight,
+        use_question_metadata=settings.question_metadata,
+        decompose=settings.decompose_questions,
+        exact_dense=settings.exact_dense,
     )
     answerer = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below)
     return NewsQA(settings, store, retriever, answerer, today=today or date.today)

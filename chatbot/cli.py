@@ -346,3 +346,49 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# -- issue 4: evaluation commands (logic in chatbot/evaluation.py) ---------------------------------
+eval_app = typer.Typer(help="Measure retrieval and follow-up handling on benchmark files.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+MULTIHOP_CORPUS = SEEDS_DIR.parent.parent / "shared" / "bench" / "multihop" / "corpus.json"
+
+
+def _eval_settings(store: Optional[Path]) -> Settings:
+    return state.settings.model_copy(update={"store": store}) if store else state.settings
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: Path = typer.Option(..., "--corpus", help="MultiHop-RAG corpus.json (indexed when the store lacks it)."),
+    queries: Path = typer.Option(..., "--queries", help="MultiHop-RAG queries (e.g. dev_queries.json)."),
+    k: int = typer.Option(10, "--k", min=1, help="Passages retrieved per query (Hits@k, MRR@k, MAP@k)."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Store folder to index into and search (default: the usual store)."),
+    baseline: bool = typer.Option(False, "--baseline", help="Also run the LangChain tutorial pipeline, side by side."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Score the chat's own retrieval on MultiHop-RAG queries with the paper's rule."""
+    from chatbot.evaluation import EvalInputError, evaluate_retrieval, retrieval_table
+
+    try:
+        result = evaluate_retrieval(_eval_settings(store), corpus, queries, k, baseline, progress=sys.stderr.isatty())
+    except EvalInputError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(result, indent=1) if as_json else retrieval_table(result))
+
+
+@eval_app.command("conversations")
+def eval_conversations(
+    file: Path = typer.Option(..., "--file", help="Conversation bench (e.g. dev_conversations.json)."),
+    corpus: Path = typer.Option(MULTIHOP_CORPUS, "--corpus", help="Articles to index besides seeds/ (default: the MultiHop-RAG corpus)."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Store folder to index into and search (default: the usual store)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Play multi-turn conversations through the chat's follow-up handling; report evidence hit@5 and abstention."""
+    from chatbot.evaluation import EvalInputError, conversation_table, evaluate_conversations
+
+    try:
+        result = evaluate_conversations(_eval_settings(store), file, [corpus, SEEDS_DIR], progress=sys.stderr.isatty())
+    except EvalInputError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(result, indent=1, ensure_ascii=False) if as_json else conversation_table(result))

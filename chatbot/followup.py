@@ -28,6 +28,11 @@ class Turn:
     answer: str = ""
     cited_article_ids: list[str] = field(default_factory=list)
 
+    @classmethod
+    def after(cls, question: str, answer) -> "Turn":
+        """The turn the chat keeps in its history once `answer` (an Answer) has been given."""
+        return cls(question, answer.query, answer.text, [c.article_id for c in answer.citations])
+
 
 def is_followup(question: str) -> bool:
     return bool(_REFERS_BACK.search(question)) or len(content_words(question)) <= SHORT_QUESTION_WORDS

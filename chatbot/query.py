@@ -15,11 +15,25 @@ _DATE = re.compile(
 )
 
 
+_WORDS = re.compile(r"[A-Za-z0-9]{3,}")
+MIN_PART_WORDS = 5
+
+
+@dataclass
+class SubQuery:
+    """One part of a question that names several outlets: its own words, outlets and dates."""
+
+    text: str
+    outlets: list[str] = field(default_factory=list)
+    dates: list[date] = field(default_factory=list)
+
+
 @dataclass
 class QueryPlan:
     question: str
     outlets: list[str] = field(default_factory=list)
     dates: list[date] = field(default_factory=list)
+    parts: list[SubQuery] = field(default_factory=list)
 
 
 def outlet_aliases(source: str) -> set[str]:
@@ -60,5 +74,47 @@ def find_dates(question: str) -> list[date]:
     return list(dict.fromkeys(found))
 
 
+def outlet_mentions(question: str, outlets: list[str]) -> list[tuple[int, list[str]]]:
+    """Every place the question names one of `outlets` (already resolved by find_outlets), in order.
+
+    An alias shared by several outlets gives one mention naming all of them.
+    """
+    text = question.lower()
+    taken: dict[int, tuple[int, list[str]]] = {}  # start -> (end, outlets)
+    for source in outlets:
+        for alias in sorted(outlet_aliases(source), key=len, reverse=True):
+            for match in re.finditer(rf"(?<![\w]){re.escape(alias.lower())}(?![\w])", text):
+                start, end = match.span()
+                if any(s <= start < e or start <= s < end for s, (e, _) in taken.items() if s != start):
+                    continue
+                old_end, names = taken.get(start, (end, []))
+                if end >= old_end and source not in names:
+                    taken[start] = (max(end, old_end), names + [source])
+    return [(start, names) for start, (_, names) in sorted(taken.items())]
+
+
+def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
+    """Split a question that names outlets more than once into one part per mention.
+
+    "Does the Verge article say X, while the TechCrunch article says Y?" becomes a part about X from
+    The Verge and a part about Y from TechCrunch, each with the dates written in it, so each hop of a
+    comparison or temporal question gets its own search instead of sharing one blurred embedding.
+    """
+    mentions = outlet_mentions(question, outlets)
+    if len(mentions) < 2:
+        return []
+    parts = []
+    for n, (start, names) in enumerate(mentions):
+        begin = 0 if n == 0 else start
+        end = mentions[n + 1][0] if n + 1 < len(mentions) else len(question)
+        text = question[begin:end].strip(" ,;'\"")
+        # A bare trailing mention ("... reported by TechCrunch and The Age?") says nothing of its own:
+        # the per-outlet search with the whole question covers it.
+        if len(_WORDS.findall(text)) >= MIN_PART_WORDS:
+            parts.append(SubQuery(text, names, find_dates(text)))
+    return parts if len(parts) >= 2 else []
+
+
 def understand(question: str, sources: list[str]) -> QueryPlan:
-    return QueryPlan(question, find_outlets(question, sources), find_dates(question))
+    outlets = find_outlets(question, sources)
+    return QueryPlan(question, outlets, find_dates(question), decompose(question, outlets))

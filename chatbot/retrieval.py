@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -81,8 +82,12 @@ class HybridRetriever(BaseRetriever):
     until: date | datetime | None = None
     article_ids: list[str] | None = None
     use_question_metadata: bool = Field(True, description="Search per outlet/date the question names.")
+    decompose: bool = Field(True, description="Search each part of a question that names several outlets on its own.")
+
+    exact_dense: bool = Field(True, description="Dense scores by one matrix product over all chunk vectors, not Chroma's HNSW.")
 
     _lexical: LexicalIndex | None = PrivateAttr(None)
+    _vectors: Any = PrivateAttr(None)
     _generation: int = PrivateAttr(-1)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
@@ -94,8 +99,26 @@ class HybridRetriever(BaseRetriever):
                 rows = self.store.all_chunks()
                 texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
                 self._lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"])
+                self._vectors = self._load_vectors(rows["ids"]) if self.exact_dense else None
                 self._generation = generation
             return self._lexical
+
+    def _load_vectors(self, ids: list[str]) -> np.ndarray:
+        """The stored chunk vectors in the lexical index's order: sub-searches (per outlet, date, part of a
+        question) then cost a masked matrix product each instead of a filtered Chroma query."""
+        got = self.store.chunks.get(include=["embeddings"])
+        position = {chunk_id: n for n, chunk_id in enumerate(got["ids"])}
+        return np.asarray([got["embeddings"][position[i]] for i in ids], dtype=np.float32)
+
+    def _dense(self, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
+        if self._vectors is None or len(self._vectors) != len(lexical):
+            return [i for i, _ in self.store.dense_search(vector, self.candidates, chroma_where(**filters))]
+        scores = np.where(mask, self._vectors @ np.asarray(vector, dtype=np.float32), -np.inf)
+        n = min(self.candidates, int(mask.sum()))
+        if n == 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        return [lexical.ids[j] for j in top[np.argsort(-scores[top])]]
 
     def known_sources(self) -> list[str]:
         return sorted({s for s in self.lexical().sources if s})
@@ -105,10 +128,18 @@ class HybridRetriever(BaseRetriever):
 
     def _fused(self, query: str, vector, filters: dict) -> list[str]:
         lexical = self.lexical()
-        dense = self.store.dense_search(vector, self.candidates, chroma_where(**filters))
-        sparse = lexical.search(query, self.candidates, lexical.mask(**filters))
-        fused = rrf([([i for i, _ in dense], self.dense_weight), ([i for i, _ in sparse], self.bm25_weight)], self.rrf_k)
+        mask = lexical.mask(**filters)
+        dense = self._dense(vector, filters, lexical, mask)
+        sparse = lexical.search(query, self.candidates, mask)
+        fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], self.bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
+
+    @staticmethod
+    def _window(days: list[date], base: dict) -> dict:
+        """A date filter a day either side of the days a question names (none when a filter is set)."""
+        if not days or base["since"] is not None or base["until"] is not None:
+            return {}
+        return {"since": _ts(min(days) - timedelta(days=1)), "until": _ts(max(days) + timedelta(days=1), end=True)}
 
     def search(
         self,
@@ -128,15 +159,20 @@ class HybridRetriever(BaseRetriever):
         }
         if len(self.lexical()) == 0:
             return []
-        vector = self.store.embeddings.embed_query(query)
         lists = []
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             plan = self.plan(query)
+            parts = plan.parts if self.decompose else []
+            vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
+            vector = vectors[0].tolist()
+            for part, part_vector in zip(parts, vectors[1:]):
+                lists.append(self._fused(part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}))
             lists += [self._fused(query, vector, {**base, "sources": [o]}) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    window = {"since": _ts(day - timedelta(days=1)), "until": _ts(day + timedelta(days=1), end=True)}
-                    lists.append(self._fused(query, vector, {**base, **window}))
+                    lists.append(self._fused(query, vector, {**base, **self._window([day], base)}))
+        else:
+            vector = self.store.embeddings.embed_query(query)
         lists.append(self._fused(query, vector, base))
         ids = interleave(lists)[:k]
         chunks = self.store.get_chunks(ids)

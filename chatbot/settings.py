@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+    exact_dense: bool = Field(True, description="Dense search by a matrix product over all chunk vectors held in memory (exact, fast with filters) instead of Chroma's HNSW.")
+    question_metadata: bool = Field(True, description="Also search within each outlet and date a question names (see docs/ablations.md).")
+    decompose_questions: bool = Field(
+        True, description="Search each part of a question that names several outlets on its own, within that outlet (see docs/ablations.md)."
+    )
 
     # -- answering ----------------------------------------------------------
     llm: Literal["extractive", "openai", "ollama", "llamacpp"] = Field("extractive", description="Answer backend.")
