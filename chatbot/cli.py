@@ -291,7 +291,6 @@ def feeds_sync(
         raise typer.Exit(0)
 
 
-
 # -- issue 3: the browser chat app (logic in chatbot/app.py) ---------------------------------------
 @app.command()
 def serve(
@@ -312,7 +311,6 @@ def serve(
         launch(create_app(chain), state.settings, share=share)
     except OSError as exc:
         fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")
-
 
 
 # -- issue 8: speed, measured by one command ------------------------------------
@@ -338,14 +336,6 @@ def bench(
     with tempfile.TemporaryDirectory(prefix="newsqa-bench-") as tmp:
         result = run_bench(state.settings, corpus, queries, workdir or Path(tmp), limit, say=lambda m: typer.echo(m, err=True))
     typer.echo(result_json(result) if as_json else result.table())
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
 
 
 # -- issue 4: evaluation commands (logic in chatbot/evaluation.py) ---------------------------------
@@ -392,3 +382,11 @@ def eval_conversations(
     except EvalInputError as exc:
         fail(str(exc))
     typer.echo(json.dumps(result, indent=1, ensure_ascii=False) if as_json else conversation_table(result))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
