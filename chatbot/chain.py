@@ -10,9 +10,10 @@ from typing import Iterator
 
 from langchain_core.documents import Document
 
-from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, finalize
+from chatbot.answering import Answer, Answerer, Notice, finalize
 from chatbot.errors import UserError
 from chatbot.followup import Turn, condense, is_followup
+from chatbot.llm import answering_parts
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -79,11 +80,16 @@ class NewsQA:
         if not docs:
             yield finalize("", [], query)
             return
-        pieces = []
+        pieces, notice = [], ""
         for piece in self.answerer.stream(question, docs):
-            pieces.append(piece)
+            if isinstance(piece, Notice):
+                notice, pieces = str(piece), []  # e.g. the LLM failed: the fallback's answer follows
+            else:
+                pieces.append(piece)
             yield piece
-        yield finalize("".join(pieces), docs, query)
+        answer = self.answerer.finish("".join(pieces), docs, query)
+        answer.notice = notice
+        yield answer
 
     def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> Answer:
         *_, answer = self.stream(question, history, filters)
@@ -115,5 +121,5 @@ def build_chain(
         dense_weight=settings.dense_weight,
         bm25_weight=settings.bm25_weight,
     )
-    answerer = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below)
-    return NewsQA(settings, store, retriever, answerer)
+    answerer, condenser = answering_parts(settings, store.embeddings, llm)
+    return NewsQA(settings, store, retriever, answerer, condenser)
