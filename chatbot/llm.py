@@ -22,7 +22,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import PrivateAttr
 
 import prompts
-from chatbot.answering import ABSTAIN_TEXT, MARKER, Answer, Answerer, Notice, finalize
+from chatbot.answering import ABSTAIN_TEXT, MARKER, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from chatbot.citations import check_citations
 from chatbot.errors import UserError
 from chatbot.followup import Turn, condense
@@ -222,8 +222,8 @@ class LLMAnswerer(Answerer):
                 if chunk.text:
                     yield chunk.text
         except Exception as exc:  # any failure of the model or its server: the user still gets an answer
-            notice = f"{self.label} failed ({failure_reason(exc)}); showing the extractive answer. Start the server or set NEWSQA_LLM=extractive."
-            log.warning("%s", notice)
+            notice = f"{self.label} failed ({failure_reason(exc)}); showing the extractive answer. Check that the server runs, or set NEWSQA_LLM=extractive."
+            log.info("%s", notice)  # shown to the user as the Notice: logged quietly to say it once
             yield Notice(notice)
             yield from self.fallback.stream(question, passages)
 
@@ -279,7 +279,7 @@ class LLMCondenser:
         try:
             reply = self.chat_model.invoke(messages).text
         except Exception as exc:  # the answer step reports the failure to the user; here the heuristic stands in
-            log.warning("follow-up rewriting failed (%s); using the heuristic", failure_reason(exc))
+            log.info("follow-up rewriting failed (%s); using the heuristic", failure_reason(exc))
             return self.fallback(question, history)
         line = next((x for x in reply.splitlines() if x.strip()), "")
         query = _LABEL.sub("", line).strip().strip("\"'“”").strip()
@@ -321,15 +321,13 @@ def llm_questions(chat_model: BaseChatModel, article, count: int = 3) -> list[st
 
 def answering_parts(settings: Settings, embeddings, llm: BaseChatModel | None = None) -> tuple[Answerer, Callable]:
     """The answerer and the follow-up condenser for the settings (or for the given chat model)."""
-    from chatbot.answering import ExtractiveAnswerer
-
     extractive = ExtractiveAnswerer(embeddings, settings.answer_sentences, settings.abstain_below)
     label = f"the chat model {type(llm).__name__}" if llm is not None else describe(settings)
     if llm is None:
         try:
             llm = make_chat_model(settings)
         except BackendUnavailable as exc:
-            log.warning("%s", exc)
+            log.info("%s", exc)  # every answer carries it as a Notice
             return UnavailableAnswerer(extractive, str(exc)), condense
     if llm is None:
         return extractive, condense
