@@ -197,7 +197,8 @@ def failure_reason(exc: BaseException) -> str:
     cause = exc.__cause__ or exc.__context__
     while cause is not None and (cause.__cause__ or cause.__context__) is not None:
         cause = cause.__cause__ or cause.__context__
-    extra = f" ({str(cause).strip().splitlines()[0][:100]})" if cause is not None and str(cause).strip() else ""
+    detail = str(cause).strip().splitlines()[0][:100] if cause is not None and str(cause).strip() else ""
+    extra = f" ({detail})" if detail and detail not in first else ""
     return f"{type(exc).__name__}: {first[:160]}{extra}"
 
 

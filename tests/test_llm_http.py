@@ -21,8 +21,6 @@ from chatbot.answering import Notice
 from chatbot.chain import build_chain
 from chatbot.settings import Settings
 
-pytest.importorskip("langchain_openai")
-
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "When does the Steam Deck OLED go on sale?"
 PASSAGE = re.compile(r'<passage n="(\d+)">(.*?)</passage>', re.DOTALL)
@@ -49,6 +47,10 @@ class ScriptedServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
+    @property
+    def ollama_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
 
 class Handler(BaseHTTPRequestHandler):
     server: ScriptedServer
@@ -65,6 +67,8 @@ class Handler(BaseHTTPRequestHandler):
             if self.server.status != 200:
                 return self._json(self.server.status, {"error": {"message": "scripted failure", "type": "server_error"}})
             text = self.server.reply(request)
+            if self.path == "/api/chat":  # Ollama's API: newline-delimited JSON
+                return self._ollama(text, request)
             if not request.get("stream"):
                 message = {"role": "assistant", "content": text}
                 return self._json(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": request["model"],
@@ -78,6 +82,19 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"data: [DONE]\n\n")
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
             pass
+
+    def _ollama(self, text: str, request: dict):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.end_headers()
+        tokens = re.findall(r"\S+\s*", text) if request.get("stream", True) else [text]
+        for token in tokens + [""]:
+            line = {"model": request["model"], "created_at": "2023-11-16T00:00:00Z",
+                    "message": {"role": "assistant", "content": token}, "done": not token}
+            if not token:
+                line["done_reason"] = "stop"
+            self.wfile.write((json.dumps(line) + "\n").encode())
+            self.wfile.flush()
 
     def _event(self, delta: dict, finish: str | None, model: str):
         chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
@@ -135,6 +152,15 @@ def test_openai_backend_rewrites_follow_ups(openai_server, seeded_settings, seed
     query, _ = chain.retrieve("How much does it cost?", [Turn(QUESTION, QUESTION, "On November 16 [1].")])
     assert query == "How much does the Steam Deck OLED cost?"
     assert openai_server.requests[0][1].get("stream") in (None, False)  # a plain completion
+
+
+def test_ollama_backend_streams_an_answer_over_http(openai_server, seeded_settings, seeded_store):
+    settings = seeded_settings.model_copy(update=dict(llm="ollama", llm_base_url=openai_server.ollama_url, llm_model="llama3.2"))
+    *pieces, answer = list(build_chain(settings, store=seeded_store).stream(QUESTION))
+    assert len(pieces) > 5 and not answer.notice
+    assert answer.text.startswith("The Steam Deck OLED will be available to order on November 16 [1].")
+    path, request = openai_server.requests[0]
+    assert path == "/api/chat" and request["model"] == "llama3.2"
 
 
 def free_port() -> int:
