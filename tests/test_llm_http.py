@@ -169,8 +169,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def extractive_text(seeded_chain) -> str:
+    return seeded_chain.ask(QUESTION).text
+
+
 @pytest.mark.parametrize("failure", ["timeout", "http 500", "refused"])
-def test_openai_failures_fall_back_to_the_extractive_answer_with_one_notice(failure, openai_server, seeded_settings, seeded_store, seeded_chain):
+def test_openai_failures_fall_back_to_the_extractive_answer_with_one_notice(failure, openai_server, seeded_settings, seeded_store, extractive_text):
     base_url, timeout = openai_server.base_url, 10.0  # generous: a loaded machine must not turn a 500 into a timeout
     if failure == "timeout":
         openai_server.delay, timeout = 2.0, 0.5
@@ -184,7 +189,7 @@ def test_openai_failures_fall_back_to_the_extractive_answer_with_one_notice(fail
     assert len(notices) == 1 and answer.notice == notices[0]
     expected = {"timeout": "Request timed out", "http 500": "Error code: 500", "refused": "Connection refused"}[failure]
     assert expected in answer.notice and "showing the extractive answer" in answer.notice
-    assert answer.text == seeded_chain.ask(QUESTION).text and answer.citations
+    assert answer.text == extractive_text and answer.citations
 
 
 def cli_env(seeded_settings, base_url: str) -> dict:
