@@ -66,6 +66,8 @@ class Answer:
     abstained: bool = False
     query: str = ""
     passages: list[Document] = field(default_factory=list)
+    notice: str = ""  # how the answer was made when not as configured (e.g. the LLM was unreachable)
+    unverified: list[str] = field(default_factory=list)  # sentences no passage supports
 
     def as_json(self) -> dict:
         return {
@@ -73,7 +75,14 @@ class Answer:
             "citations": [c.as_json() for c in self.citations],
             "abstained": self.abstained,
             "query": self.query,
+            "notice": self.notice,
+            "unverified": self.unverified,
         }
+
+
+class Notice(str):
+    """A line for the user in an answer stream, not part of the answer: the text streamed before it is
+    dropped, and what follows is the answer (e.g. the extractive one after the LLM failed)."""
 
 
 class Answerer(ABC):
@@ -83,8 +92,13 @@ class Answerer(ABC):
 
     @abstractmethod
     def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
-        """Pieces of the answer text as they are produced. `query` is the standalone retrieval query
-        when `question` is a follow-up that only makes sense with the conversation."""
+        """Pieces of the answer text as they are produced (a `Notice` piece restarts the answer).
+        `query` is the standalone retrieval query when `question` is a follow-up that only makes
+        sense with the conversation."""
+
+    def finish(self, text: str, passages: list[Document], query: str = "") -> Answer:
+        """The final Answer from the streamed text."""
+        return finalize(text, passages, query)
 
 
 def _citation(n: int, doc: Document, sentence: str) -> Citation:
@@ -208,7 +222,12 @@ def digest(passages: list[Document]) -> Iterator[str]:
 
 def cite(sentence: str, position: int) -> str:
     """The sentence with its marker before the closing punctuation: 'It rose [2].'"""
+    return tag_sentence(sentence, f"[{position}]")
+
+
+def tag_sentence(sentence: str, tag: str) -> str:
+    """The sentence with `tag` before its closing punctuation: 'It rose [2][3].', 'It rose (unverified).'"""
     body = sentence.rstrip()
     if body[-1:] in (".", "!", "?") and body[-2:-1] not in ("\"", "'", "”", "’"):
-        return f"{body[:-1]} [{position}]{body[-1]}"
-    return f"{body} [{position}]"
+        return f"{body[:-1]} {tag}{body[-1]}"
+    return f"{body} {tag}"

@@ -10,10 +10,11 @@ from typing import Callable, Iterator
 
 from langchain_core.documents import Document
 
-from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, finalize
+from chatbot.answering import Answer, Answerer, Notice, finalize
 from chatbot.errors import UserError
 from chatbot.freshness import digest_passages, freshness, newest_first, wants_digest
 from chatbot.followup import Turn, condense, is_followup
+from chatbot.llm import answering_parts
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -88,11 +89,16 @@ class NewsQA:
         if not docs:
             yield finalize("", [], query)
             return
-        pieces = []
+        pieces, notice = [], ""
         for piece in self.answerer.stream(question, docs, query=query):
-            pieces.append(piece)
+            if isinstance(piece, Notice):
+                notice, pieces = str(piece), []  # e.g. the LLM failed: the fallback's answer follows
+            else:
+                pieces.append(piece)
             yield piece
-        yield finalize("".join(pieces), docs, query)
+        answer = self.answerer.finish("".join(pieces), docs, query)
+        answer.notice = notice
+        yield answer
 
     def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> Answer:
         *_, answer = self.stream(question, history, filters)
@@ -130,5 +136,5 @@ def build_chain(
         decompose=settings.decompose_questions,
         exact_dense=settings.exact_dense,
     )
-    answerer = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below)
-    return NewsQA(settings, store, retriever, answerer, today=today or date.today)
+    answerer, condenser = answering_parts(settings, store.embeddings, llm)
+    return NewsQA(settings, store, retriever, answerer, condenser, today=today or date.today)

@@ -123,7 +123,39 @@ def parse_day(value: Optional[str], option: str) -> Optional[date]:
 
 
 def print_answer(answer) -> None:
+    if answer.notice:
+        typer.echo(f"note: {answer.notice}", err=True)
     typer.echo(answer.text)
+    print_sources(answer)
+
+
+def stream_answer(pieces):
+    """Print the answer as it streams, then the checked answer if checking changed it; returns the Answer."""
+    from chatbot.answering import Notice
+    from chatbot.citations import MarkerRenumberer, normalize_markers
+
+    renumber, shown = MarkerRenumberer(), ""
+    for piece in pieces:
+        if isinstance(piece, Notice):
+            if shown:
+                typer.echo("")
+            typer.echo(f"note: {piece}", err=True)
+            renumber, shown = MarkerRenumberer(), ""
+        elif isinstance(piece, str):
+            text = renumber.feed(piece)
+            typer.echo(text, nl=False)
+            shown += text
+        else:
+            answer = piece
+    typer.echo(renumber.flush())
+    if " ".join(normalize_markers(shown).split()) != " ".join(answer.text.split()):
+        typer.echo(f"\nChecked answer: {answer.text}")
+    return answer
+
+
+def print_sources(answer) -> None:
+    if answer.unverified:
+        typer.echo("(unverified: no passage supports the sentences so marked)")
     if answer.citations:
         typer.echo("\nSources:")
     for c in answer.citations:
@@ -191,17 +223,13 @@ def chat(seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first w
         if not question:
             continue
         try:
-            answer = None
-            for piece in chain.stream(question, history):
-                if isinstance(piece, str):
-                    continue
-                answer = piece
+            answer = stream_answer(chain.stream(question, history))
         except UserError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
         if answer.query != question:
             typer.echo(f"(searched for: {answer.query})")
-        print_answer(answer)
+        print_sources(answer)
         history.append(Turn(question, answer.query, answer.text, [c.article_id for c in answer.citations]))
 
 

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="API key of the OpenAI-compatible server (or OPENAI_API_KEY).",
     )
     llamacpp_model_path: Path | None = Field(None, description="Path of a local GGUF model file for the llamacpp backend.")
+    llamacpp_context: int = Field(4096, description="Context window of the llamacpp model, in tokens (prompt and answer).")
+    llm_timeout: float = Field(60.0, description="Seconds to wait for the LLM server before answering extractively instead.")
+    llm_max_retries: int = Field(1, description="Retries of a failed LLM request (openai backend) before answering extractively.")
+    llm_max_tokens: int = Field(512, description="Longest LLM answer, in tokens.")
+    llm_temperature: float = Field(0.1, description="Sampling temperature of the LLM; low keeps answers close to the passages.")
+    llm_condense: bool = Field(True, description="Rewrite follow-up questions with the LLM when one is configured; false keeps the heuristic.")
     answer_sentences: int = Field(3, description="Sentences in an extractive answer, at most.")
     abstain_below: float = Field(0.35, description="The extractive answerer abstains when no sentence is this similar to the question.")
 
