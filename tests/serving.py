@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from contextlib import contextmanager
 from typing import Iterator
 
 from chatbot.app import create_app, launch
+from chatbot.loadtest import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port", "served"]
 
 
 @contextmanager
