@@ -3,11 +3,13 @@ uploads capped in size and type, upload names kept inside the upload folder, one
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -16,9 +18,11 @@ from gradio.utils import get_upload_folder
 
 from chatbot.app import ChatApp
 from chatbot.settings import Settings
+from index.feeds import FeedRegistry
 from index.store import ServingLock, StoreServed
 
 from tests.conftest import ROOT, SEEDS
+from tests.local_site import STORIES, Route, article_page, rss, site  # noqa: F401  (site is a fixture)
 from tests.serving import free_port, served
 
 USER, PASSWORD = "reader", "s3cret"
@@ -95,13 +99,18 @@ def test_the_app_binds_loopback_by_default():
 
 
 @pytest.mark.slow
-def test_a_served_store_has_one_writer_and_other_writers_stop_in_one_line(seeded_settings, tmp_path):
+def test_a_served_store_has_one_writer_and_other_writers_stop_in_one_line(seeded_settings, seeded_store, tmp_path, site):
     store = tmp_path / "store"
     shutil.copytree(seeded_settings.store, store)
+    title, paragraphs = STORIES["storm"]
+    site.routes["/news/storm"] = Route(article_page(title, paragraphs, "Coast Courier", "2026-11-01"))
+    site.routes["/feed.xml"] = Route(rss("Coast Courier", [{"title": title, "link": site.url("/news/storm")}]),
+                                     content_type="application/rss+xml")
+    FeedRegistry(store).add(site.url("/feed.xml"), datetime.now(timezone.utc))
     port = free_port()
     newsqa = [sys.executable, "-m", "chatbot", "--store", str(store)]
     server = subprocess.Popen([*newsqa, "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "NEWSQA_FEEDS_SYNC_MINUTES": "60"})
     try:
         for _ in range(240):
             try:
@@ -111,6 +120,12 @@ def test_a_served_store_has_one_writer_and_other_writers_stop_in_one_line(seeded
                 pass
             assert server.poll() is None, server.stderr.read()
             time.sleep(0.5)
+        # The app syncs the followed feeds on its schedule (the first sync at start).
+        for _ in range(240):
+            if FeedRegistry(store).load()[site.url("/feed.xml")].last_sync:
+                break
+            time.sleep(0.25)
+        assert FeedRegistry(store).load()[site.url("/feed.xml")].last_result == "1 added, 0 updated, 0 skipped, 0 failed"
         # Bound to loopback only: this machine's other address does not answer.
         other = socket.gethostbyname(socket.gethostname())
         if not other.startswith("127."):
