@@ -23,7 +23,7 @@ from index.store import ServingLock, StoreServed
 
 from tests.conftest import ROOT, SEEDS
 from tests.local_site import STORIES, Route, article_page, rss, site  # noqa: F401  (site is a fixture)
-from tests.serving import free_port, served
+from tests.serving import free_port, served, wait_until_served
 
 USER, PASSWORD = "reader", "s3cret"
 HOSTILE_NAMES = ["../../etc/passwd.txt", "/etc/passwd.txt", "..\\..\\boot.ini.txt", "a/../../../b.txt", "./.././c.md"]
@@ -112,14 +112,7 @@ def test_a_served_store_has_one_writer_and_other_writers_stop_in_one_line(seeded
     server = subprocess.Popen([*newsqa, "serve", "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, env={**os.environ, "NEWSQA_FEEDS_SYNC_MINUTES": "60"})
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/config").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read()
-            time.sleep(0.5)
+        wait_until_served(server, port)
         # The app syncs the followed feeds on its schedule (the first sync at start).
         for _ in range(240):
             if FeedRegistry(store).load()[site.url("/feed.xml")].last_sync:
