@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import logging
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -22,9 +22,11 @@ from chatbot.errors import UserError
 from chatbot.followup import Turn
 from chatbot.rendering import answer_markdown, api_markdown, day, escape_markdown, sources_html, timeline_svg
 from chatbot.settings import Settings
+from index.feeds import BackgroundSync, FeedRegistry, FeedStateError, check_feed_url, feeds_status, sync_feeds
 from index.loaders import SUFFIXES, LoadError, load_path
 from index.questions import stored_questions
 from index.store import IndexReport
+from index.web import fetch_articles, is_url
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +99,23 @@ def pick_questions(records: list[dict], limit: int = MAX_SUGGESTIONS, exclude: s
     return sorted(ordered, key=_kind)[:limit]
 
 
+def index_status(report: IndexReport, titles: list[str] = ()) -> str:
+    """What an indexing run did, as the library tab's status line and one line per title or failure."""
+    lines = [escape_markdown(report.summary())]
+    lines += [f"- added: *{escape_markdown(t)}*" for t in titles]
+    lines += [f"- ⚠️ {escape_markdown(e)}" for e in report.failed]
+    return "\n".join(lines)
+
+
 class ChatApp:
     """Event handlers of the app, kept apart from the layout so tests can call them directly."""
 
-    def __init__(self, chain: NewsQA):
+    def __init__(self, chain: NewsQA, sync: BackgroundSync | None = None, now=None):
         self.chain = chain
         self.store = chain.store
+        self.settings = chain.settings
+        self.sync = sync  # the scheduled feed sync of `newsqa serve`, when Settings.feeds_sync_minutes > 0
+        self.now = now or (lambda: datetime.now(timezone.utc))
 
     # -- chat ------------------------------------------------------------------
     def filters(self, pinned: list[str], outlets: list[str] | None, since: str | None, until: str | None) -> Filters:
@@ -268,7 +281,7 @@ class ChatApp:
             # Name the file as the user knows it, not by its temporary upload path.
             items += [
                 LoadError(path.name, item.reason) if isinstance(item, LoadError) else item.model_copy(update={"origin": path.name})
-                for item in load_path(path)
+                for item in load_path(path, max_bytes=int(self.settings.max_upload_mb * 2**20))
             ]
         titles = []
         for n, item in enumerate(items):
@@ -279,10 +292,56 @@ class ChatApp:
             report.chunks += one.chunks
             if not isinstance(item, LoadError) and (one.added or one.updated):
                 titles.append(item.title)
-        lines = [escape_markdown(report.summary())]
-        lines += [f"- added: *{escape_markdown(t)}*" for t in titles]
-        lines += [f"- ⚠️ {escape_markdown(e)}" for e in report.failed]
-        return ("\n".join(lines), *self.library_view(search))
+        return (index_status(report, titles), *self.library_view(search))
+
+    def add_url(self, url: str, search: str):
+        """Fetch one web page and index its article."""
+        url = (url or "").strip()
+        if not is_url(url):
+            return (f"{escape_markdown(url or 'Nothing')} is not an http(s) URL; paste the page's address.", *self.library_view(search))
+        report = self.store.add(fetch_articles([url], self.settings))
+        titles = [r["title"] for r in (self.store.article(i) for i in report.added + report.updated) if r]
+        return (index_status(report, titles), *self.library_view(search))
+
+    def add_feed(self, url: str, search: str):
+        """Follow a feed and sync it now, so its articles show at once; later syncs run on the schedule."""
+        url = (url or "").strip()
+        problem = check_feed_url(url)
+        if problem:
+            return (escape_markdown(problem), self.feed_rows(), *self.library_view(search))
+        try:
+            added = FeedRegistry(self.settings.store).add(url, self.now())
+            report = sync_feeds(self.store, self.settings, self.now(), urls=[url])
+        except FeedStateError as exc:
+            return (f"⚠️ {escape_markdown(str(exc))}", self.feed_rows(), *self.library_view(search))
+        head = "Following" if added else "Already following"
+        lines = [f"{head} {escape_markdown(url)}: {escape_markdown(report.summary())}"]
+        if report.busy and self.sync:
+            self.sync.sync_now()
+        for feed in report.feeds:
+            lines += [f"- ⚠️ {escape_markdown(e)}" for e in feed.failed]
+            lines += [f"- {escape_markdown(n)}" for n in feed.notes]
+        return ("\n".join(lines), self.feed_rows(), *self.library_view(search))
+
+    def feed_rows(self) -> list[list]:
+        """One row per followed feed: address, title, last sync, its result, its first error."""
+        try:
+            rows = feeds_status(self.settings)
+        except FeedStateError as exc:
+            return [["", str(exc), "", "", ""]]
+        return [
+            [r["url"], r["title"], r["last_sync"] or "never", r["last_result"], (r["last_errors"] or [""])[0]] for r in rows
+        ]
+
+    def feed_schedule(self) -> str:
+        if self.sync is None:
+            return "Feeds sync when added here or with `newsqa feeds sync`; set NEWSQA_FEEDS_SYNC_MINUTES to sync on a schedule."
+        status = self.sync.status()
+        last = f"last sync {status['last_run']}: {status['last_summary'] or status['last_error']}" if status["last_run"] else "first sync running"
+        return escape_markdown(f"Feeds sync every {status['every_minutes']:g} minutes; {last}.")
+
+    def feeds_view(self):
+        return self.feed_schedule(), self.feed_rows()
 
     def remove(self, article_id: str | None, search: str):
         if not article_id:
@@ -299,9 +358,9 @@ class ChatApp:
         return row[-1] if row else None
 
 
-def create_app(chain: NewsQA) -> gr.Blocks:
-    """The chat app over `chain`, built but not served."""
-    ui = ChatApp(chain)
+def create_app(chain: NewsQA, sync: BackgroundSync | None = None) -> gr.Blocks:
+    """The chat app over `chain`, built but not served; `sync` is the background feed sync to report on."""
+    ui = ChatApp(chain, sync)
     with gr.Blocks(title="newsqa — ask the news") as app:
         history = gr.State([])
         pinned = gr.State([])
@@ -356,6 +415,19 @@ def create_app(chain: NewsQA) -> gr.Blocks:
             with gr.Row():
                 to_remove = gr.Dropdown(label="Article to remove", choices=[], scale=4, elem_id="nq-remove-choice")
                 remove = gr.Button("Remove", variant="stop", scale=1, elem_id="nq-remove")
+            with gr.Row():
+                page_url = gr.Textbox(label="Add a web page", placeholder="https://…", scale=4, elem_id="nq-url")
+                add_page = gr.Button("Add page", scale=1, elem_id="nq-add-url")
+            gr.Markdown("### Feeds")
+            with gr.Row():
+                feed_url = gr.Textbox(label="Follow an RSS or Atom feed", placeholder="https://…/feed.xml", scale=4, elem_id="nq-feed-url")
+                add_feed = gr.Button("Follow and sync", scale=1, elem_id="nq-add-feed")
+            schedule = gr.Markdown(ui.feed_schedule(), elem_id="nq-feed-schedule")
+            feeds = gr.Dataframe(
+                headers=["Feed", "Title", "Last sync", "Result", "Last error"], datatype=["str"] * 5,
+                interactive=False, wrap=True, elem_id="nq-feeds",
+            )
+            refresh_feeds = gr.Button("Refresh feed status", size="sm", elem_id="nq-refresh-feeds")
         api_message = gr.Textbox(label="message", visible=False)
         api_answer = gr.Markdown(label="answer", visible=False)
         api_turns = gr.JSON(label="turns", visible=False)
@@ -380,12 +452,16 @@ def create_app(chain: NewsQA) -> gr.Blocks:
         upload.upload(ui.add_files, [upload, search], [status, *library_outputs], api_visibility="private")
         remove.click(ui.remove, [to_remove, search], [status, *library_outputs], api_visibility="private")
         table.select(ui.selected_row, None, to_remove, api_visibility="private")
+        gr.on([page_url.submit, add_page.click], ui.add_url, [page_url, search], [status, *library_outputs], api_visibility="private")
+        gr.on([feed_url.submit, add_feed.click], ui.add_feed, [feed_url, search], [status, feeds, *library_outputs],
+              api_visibility="private")
+        refresh_feeds.click(ui.feeds_view, None, [schedule, feeds], api_visibility="private")
 
         def on_load():
             questions = ui.start_questions()
-            return (gr.Dataset(samples=[[q] for q in questions]), questions, *ui.library_view(""))
+            return (gr.Dataset(samples=[[q] for q in questions]), questions, *ui.library_view(""), *ui.feeds_view())
 
-        app.load(on_load, None, [suggested, suggestions, *library_outputs], api_visibility="private")
+        app.load(on_load, None, [suggested, suggestions, *library_outputs, schedule, feeds], api_visibility="private")
 
         api_message.submit(ui.api_chat, [api_message, history, pinned], [api_answer, history], api_name="chat", concurrency_limit=4)
         api_history.click(ui.api_history, history, api_turns, api_name="history")
@@ -407,5 +483,6 @@ def launch(app: gr.Blocks, settings: Settings, share: bool = False, block: bool 
         theme=gr.themes.Soft(),
         show_error=False,
         quiet=not block,
+        max_file_size=int(settings.max_upload_mb * 2**20),
     )
     return app

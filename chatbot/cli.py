@@ -58,6 +58,17 @@ def _store():
     return build_store(state.settings)
 
 
+def _writer_store(doing: str):
+    """The store, for a command that writes it; stops in one line when a running app serves it (issue 7)."""
+    from index.store import ServingLock, StoreServed
+
+    try:
+        ServingLock(state.settings).check_free(doing)
+    except StoreServed as exc:
+        fail(str(exc))
+    return _store()
+
+
 def index_paths(store, paths: list[Path], progress: bool = True):
     from index.loaders import load_paths
 
@@ -74,7 +85,7 @@ def index_add(
     from index.loaders import load_paths
     from index.web import fetch_articles, is_url
 
-    store = _store()
+    store = _writer_store("add articles")
     swept = store.sweep_orphans()
     if swept:
         typer.echo(f"removed {swept} chunks left by an interrupted run", err=True)
@@ -101,7 +112,7 @@ def index_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 @index_app.command("remove")
 def index_remove(article_id: str = typer.Argument(..., help="An id from `newsqa index list`.")) -> None:
     """Remove an article and its chunks."""
-    if not _store().remove(article_id):
+    if not _writer_store("remove articles").remove(article_id):
         fail(f"no article with id {article_id!r}; see `newsqa index list`")
     typer.echo(f"removed {article_id}")
 
@@ -301,7 +312,7 @@ def feeds_sync(
 
     if not FeedRegistry(state.settings.store).load():
         fail("no feeds followed: add one with `newsqa feeds add URL`")
-    store = _store()
+    store = _writer_store("sync feeds")
     try:
         while True:
             report = sync_feeds(store, state.settings, _now())
@@ -327,18 +338,30 @@ def serve(
     share: bool = typer.Option(False, "--share", help="Also publish through a temporary public Gradio link."),
     seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first when the store is empty."),
 ) -> None:
-    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles."""
+    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles and feeds."""
     from chatbot.app import create_app, launch
+    from index.feeds import start_background_sync
+    from index.store import ServingLock, StoreServed
 
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     state.settings = state.settings.model_copy(update=updates)
+    try:
+        # The served app is the embedded store's only writer while it runs (issue 7).
+        serving = ServingLock(state.settings).acquire()
+    except StoreServed as exc:
+        fail(str(exc))
     chain = _chain()
     ensure_not_empty(chain, seeds)
+    sync = start_background_sync(chain, state.settings) if state.settings.feeds_sync_minutes > 0 else None
     typer.echo(f"newsqa chat on http://{state.settings.host}:{state.settings.port} (Ctrl-C stops it)", err=True)
     try:
-        launch(create_app(chain), state.settings, share=share)
+        launch(create_app(chain, sync), state.settings, share=share)
     except OSError as exc:
         fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")
+    finally:
+        if sync:
+            sync.stop()
+        serving.release()
 
 
 # -- issue 8: speed, measured by one command ------------------------------------

@@ -102,3 +102,6 @@ class Settings(BaseSettings):
     port: int = Field(7860, description="Port of the chat app.")
     auth_user: str | None = Field(None, description="Username for the chat app; with auth_password, nothing is served without it.")
     auth_password: str | None = Field(None, description="Password for the chat app.")
+    max_upload_mb: float = Field(
+        20.0, gt=0, description="Largest file the chat app accepts for upload, in MB; bigger uploads are refused before they are stored."
+    )

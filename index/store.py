@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 import chromadb
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
-from filelock import FileLock
+from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
@@ -33,6 +33,56 @@ from index.questions import suggest_questions
 log = logging.getLogger(__name__)
 
 GENERATION_ID = "__generation__"
+SERVING_LOCK = "serving.lock"
+
+
+class StoreServed(Exception):
+    """The embedded store is held by a running chat app; the message says what to do instead."""
+
+
+class ServingLock:
+    """Held by `newsqa serve` for as long as it serves an embedded store.
+
+    Embedded Chroma is single-process: a second process writing the same folder is not seen by the
+    server's in-memory index, and they can corrupt each other. So the served app is the store's only
+    writer (its library tab and feed sync add articles); other writers check this lock and stop with
+    one line. A Chroma server store (Settings.chroma_host) takes writers from any process: no lock.
+    """
+
+    def __init__(self, settings):
+        self.folder = None if settings.chroma_host else Path(settings.store)
+        self._lock = FileLock(str(self.folder / SERVING_LOCK)) if self.folder else None
+
+    def acquire(self) -> "ServingLock":
+        if self._lock is None:
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise StoreServed(
+                f"the store {self.folder} is already served by a running `newsqa serve`; "
+                "open that app, or stop it first, or serve another --store"
+            ) from None
+        return self
+
+    def release(self) -> None:
+        if self._lock is not None and self._lock.is_locked:
+            self._lock.release()
+
+    def check_free(self, doing: str) -> None:
+        """Raise StoreServed when a running app serves the store, for a writer about to do `doing`."""
+        if self._lock is None or not (self.folder / SERVING_LOCK).exists():
+            return
+        probe = FileLock(str(self.folder / SERVING_LOCK))
+        try:
+            probe.acquire(timeout=0)
+        except Timeout:
+            raise StoreServed(
+                f"the store {self.folder} is served by a running `newsqa serve`, which is its only writer; "
+                f"{doing} in the app's Library tab, or stop the app first"
+            ) from None
+        probe.release()
 
 
 @dataclass

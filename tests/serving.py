@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import socket
+import subprocess
+import time
 from contextlib import contextmanager
 from typing import Iterator
 
+import httpx
+
 from chatbot.app import create_app, launch
+from chatbot.loadtest import free_port
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+__all__ = ["free_port", "served", "wait_until_served"]
 
 
 @contextmanager
@@ -24,3 +24,16 @@ def served(chain, settings, **overrides) -> Iterator[str]:
         yield f"http://127.0.0.1:{settings.port}/"
     finally:
         app.close()
+
+
+def wait_until_served(server: subprocess.Popen, port: int, tries: int = 240) -> None:
+    """Wait for a `newsqa serve` child process to answer on 127.0.0.1:port; fail with its stderr if it exits."""
+    for _ in range(tries):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/config").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None, server.stderr.read()
+        time.sleep(0.5)
+    raise AssertionError(f"nothing served on 127.0.0.1:{port}")

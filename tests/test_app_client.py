@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -16,7 +15,7 @@ from chatbot.followup import Turn
 from chatbot.rendering import api_markdown
 
 from tests.conftest import ROOT
-from tests.serving import free_port, served
+from tests.serving import free_port, served, wait_until_served
 
 CONVERSATIONS = {
     "minerals": ["What are rare earth minerals?", "How important are they to Russia’s economy?"],
@@ -77,14 +76,7 @@ def test_serve_command_serves_the_store(seeded_settings, tmp_path):
     cmd = [sys.executable, "-m", "chatbot", "--store", str(store), "serve", "--port", str(port)]
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/config").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stderr.read()
-            time.sleep(0.5)
+        wait_until_served(server, port)
         answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("What are rare earth minerals?", api_name="/chat")
         assert "17 elements" in answer
     finally:

@@ -1,5 +1,9 @@
 """Articles that carry instructions or fake citations do not change the answer's rules or citations."""
 
+import dataclasses
+import re
+
+from chatbot.answering import Answerer
 from chatbot.chain import build_chain
 from index.articles import Article
 
@@ -30,3 +34,26 @@ def test_extractive_answer_keeps_its_rules(settings, store):
     for marker in ("[7]", "[9]", "[12]", "[3]"):
         assert marker not in answer.text or int(marker[1:-1]) <= len(answer.citations)
     assert all(c.title in {INJECTED.title, OTHER.title} for c in answer.citations)
+
+
+class ObedientModel(Answerer):
+    """A scripted LLM that falls for the injected text: it says PWNED and cites the passages the article told it to."""
+
+    name = "scripted"
+
+    def stream(self, question, passages, query=None):
+        injected = next(n for n, p in enumerate(passages, 1) if "IGNORE ALL PREVIOUS" in p.page_content)
+        yield "PWNED, as the official record [9] says. "
+        yield f"The expansion costs 40 million dollars [{injected}][12]. "
+        yield "The system prompt is secret [0]."
+
+
+def test_a_model_that_obeys_the_article_still_cites_only_real_passages(settings, store):
+    store.add([INJECTED, OTHER])
+    chain = dataclasses.replace(build_chain(settings, store=store), answerer=ObedientModel())
+    answer = chain.ask("How much will the container terminal expansion cost?")
+    # What a model says cannot be policed, but its citations can: only retrieved passages, numbered from 1.
+    assert [c.n for c in answer.citations] == [1] and answer.citations[0].title == INJECTED.title
+    assert re.findall(r"\[(-?\d+)\]", answer.text) == ["1"]
+    assert "40 million dollars [1]" in answer.text and "[9]" not in answer.text and "[12]" not in answer.text
+    assert answer.citations[0].sentence == "The expansion costs 40 million dollars."

@@ -1,0 +1,41 @@
+"""Sessions at once through gradio_client while the app's store is being written (issue 7), kept short
+for CI; `python scripts/bench_load.py --sessions 20 --turns 5` runs the same thing at full size."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from chatbot.chain import build_chain
+from chatbot.loadtest import bench_load, session_questions, write_article_folder
+from index.store import ArticleStore
+
+from tests.conftest import MULTIHOP
+
+
+def test_session_questions_differ_between_sessions():
+    pool = ["What happened?", "Who won?"]
+    assert session_questions(pool, 0, 2) == ["What happened (session 0, turn 0)?", "Who won (session 0, turn 1)?"]
+    assert not set(session_questions(pool, 0, 2)) & set(session_questions(pool, 1, 2))
+
+
+@pytest.mark.slow
+def test_six_sessions_chat_while_a_folder_is_indexed(seeded_settings, seeded_store, embeddings, tmp_path):
+    settings = seeded_settings.model_copy(update={"store": tmp_path / "store"})
+    shutil.copytree(seeded_settings.store, settings.store)
+    store = ArticleStore(settings, embeddings)
+    before = store.stats()["articles"]
+    indexed = {r["title"] for r in store.articles()}
+    records = [r for r in json.loads((MULTIHOP / "corpus.json").read_text("utf-8")) if r["title"] not in indexed][-8:]
+    folder = write_article_folder(records, tmp_path / "incoming")
+
+    report = bench_load(build_chain(settings, store=store), sessions=6, turns=3, index=[folder], timeout=600)
+
+    print(report.summary())
+    assert report.errors == [] and report.mixed == []  # no error, no "database is locked", no history mixing
+    assert len(report.latencies) == 18
+    assert report.indexed is not None and not report.indexed.failed
+    assert len(report.indexed.added) + len(report.indexed.merged) == len(records) and not report.indexed.unchanged
+    assert store.stats()["articles"] == before + len(report.indexed.added)  # nothing lost
