@@ -71,7 +71,8 @@ class NewsQA:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
         elif cited and is_followup(question):
             # A follow-up most often asks more about the articles just cited: search them first.
-            pinned = self.retriever.search(query, k=k, article_ids=cited, **search)
+            # Within the articles just cited the topic is given: the bare question picks the passage.
+            pinned = self.retriever.search(question, k=k, article_ids=cited, **search)
             general = self.retriever.search(query, k=k, **search)
             by_id = {d.id: d for d in pinned + general}
             docs = [by_id[i] for i in interleave([[d.id for d in pinned], [d.id for d in general]])[:k]]
