@@ -89,6 +89,9 @@ def index_add(
     swept = store.sweep_orphans()
     if swept:
         typer.echo(f"removed {swept} chunks left by an interrupted run", err=True)
+    repaired = store.repair_vectors()
+    if repaired:
+        typer.echo(f"re-embedded {repaired} chunks whose vectors an interrupted run left unreadable", err=True)
     urls = [x for x in inputs if is_url(x)]
     items = chain(load_paths([Path(x) for x in inputs if not is_url(x)]), fetch_articles(urls, state.settings))
     report = store.add(items, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))

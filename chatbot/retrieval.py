@@ -99,16 +99,9 @@ class HybridRetriever(BaseRetriever):
                 rows = self.store.all_chunks()
                 texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
                 self._lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"])
-                self._vectors = self._load_vectors(rows["ids"]) if self.exact_dense else None
+                self._vectors = self.store.vectors(rows["ids"], texts)[0] if self.exact_dense else None
                 self._generation = generation
             return self._lexical
-
-    def _load_vectors(self, ids: list[str]) -> np.ndarray:
-        """The stored chunk vectors in the lexical index's order: sub-searches (per outlet, date, part of a
-        question) then cost a masked matrix product each instead of a filtered Chroma query."""
-        got = self.store.chunks.get(include=["embeddings"])
-        position = {chunk_id: n for n, chunk_id in enumerate(got["ids"])}
-        return np.asarray([got["embeddings"][position[i]] for i in ids], dtype=np.float32)
 
     def _dense(self, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
         if self._vectors is None or len(self._vectors) != len(lexical):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import chromadb
+import chromadb.errors
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
@@ -33,6 +34,7 @@ from index.questions import suggest_questions
 log = logging.getLogger(__name__)
 
 GENERATION_ID = "__generation__"
+VECTOR_BATCH = 1000
 SERVING_LOCK = "serving.lock"
 
 
@@ -346,6 +348,51 @@ class ArticleStore:
         got = self.chunks.get(include=["documents", "metadatas"])
         keep = [n for n, m in enumerate(got["metadatas"]) if m.get("article_id") in owned]
         return {key: [got[key][n] for n in keep] for key in ("ids", "documents", "metadatas")}
+
+    def vectors(self, ids: list[str], texts: list[str]) -> tuple[np.ndarray, list[int]]:
+        """The stored vectors of `ids` (in that order), and the positions of those that could not be read.
+
+        A process killed while Chroma was writing can leave a chunk whose record is readable but whose
+        vector is not ("Error finding id"). Such vectors are re-embedded from `texts` (the indexed text),
+        so the store still answers; `repair_vectors` writes them back.
+        """
+        found: dict[str, list[float]] = {}
+        for start in range(0, len(ids), VECTOR_BATCH):
+            batch = ids[start : start + VECTOR_BATCH]
+            if not self._readable(batch, found):
+                for chunk_id in batch:  # find the unreadable ones
+                    self._readable([chunk_id], found)
+        lost = [n for n, chunk_id in enumerate(ids) if chunk_id not in found]
+        if lost:
+            log.warning("%d chunk vectors were unreadable (an interrupted write?): re-embedded", len(lost))
+            for n, vector in zip(lost, self.embeddings.encode([texts[n] for n in lost])):
+                found[ids[n]] = vector
+        if not ids:
+            return np.zeros((0, 0), dtype=np.float32), lost
+        return np.asarray([found[i] for i in ids], dtype=np.float32), lost
+
+    def _readable(self, ids: list[str], found: dict) -> bool:
+        try:
+            got = self.chunks.get(ids=ids, include=["embeddings"])
+        except chromadb.errors.ChromaError:
+            return False
+        found.update(zip(got["ids"], got["embeddings"]))
+        return True
+
+    def repair_vectors(self) -> int:
+        """Rewrite the vectors an interrupted write left unreadable; the number repaired."""
+        with self.writing():
+            rows = self.all_chunks()
+            texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
+            vectors, lost = self.vectors(rows["ids"], texts)
+            if lost:
+                self.chunks.upsert(
+                    ids=[rows["ids"][n] for n in lost],
+                    embeddings=vectors[lost],
+                    documents=[rows["documents"][n] for n in lost],
+                    metadatas=[rows["metadatas"][n] for n in lost],
+                )
+            return len(lost)
 
     def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
