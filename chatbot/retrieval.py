@@ -106,9 +106,8 @@ class HybridRetriever(BaseRetriever):
     def _load_vectors(self, ids: list[str]) -> np.ndarray:
         """The stored chunk vectors in the lexical index's order: sub-searches (per outlet, date, part of a
         question) then cost a masked matrix product each instead of a filtered Chroma query."""
-        got = self.store.chunks.get(include=["embeddings"])
-        position = {chunk_id: n for n, chunk_id in enumerate(got["ids"])}
-        return np.asarray([got["embeddings"][position[i]] for i in ids], dtype=np.float32)
+        vectors = self.store.chunk_vectors()
+        return np.asarray([vectors[i] for i in ids], dtype=np.float32)
 
     def _dense(self, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
         if self._vectors is None or len(self._vectors) != len(lexical):
