@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from chatbot.answering import Answer
+from chatbot.app import ChatApp
 from chatbot.chain import build_chain
 from chatbot.followup import Turn
 from chatbot.settings import Settings
@@ -100,6 +101,9 @@ def test_chat_survives_a_server_restart(chroma, embeddings, tmp_path):
         chain.ask("What happened at the FTX trial of Sam Bankman-Fried?")
     message = str(lost.value)
     assert f"127.0.0.1:{chroma.port} is not reachable" in message and "chroma run" in message and "\n" not in message
+    # The chat app shows that line as the assistant's reply (no traceback, no endless "Searching").
+    *_, shown = ChatApp(chain).respond("Who runs OpenAI?", [], list(history), [], None, None, None)
+    assert "is not reachable" in shown[0][-1]["content"] and shown[0][-1]["content"].startswith("⚠️")
 
     chroma.start()  # same folder, same port: the same client reconnects by itself
     again = chain.ask("What happened at the FTX trial of Sam Bankman-Fried?")
