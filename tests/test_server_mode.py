@@ -1,5 +1,6 @@
 """The same store against a real Chroma server (`chroma run`) on 127.0.0.1."""
 
+import os
 import shutil
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from chatbot.followup import Turn
 from chatbot.settings import Settings
 from index.loaders import load_path
 from index.store import ArticleStore, StoreUnreachable
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +115,15 @@ def test_a_server_that_is_down_at_start_is_one_clear_error(embeddings, tmp_path)
     port = free_port()
     with pytest.raises(StoreUnreachable, match=f"127.0.0.1:{port} is not reachable"):
         ArticleStore(Settings(store=tmp_path, chroma_host="127.0.0.1", chroma_port=port), embeddings)
+
+
+def test_the_cli_says_the_server_is_down_in_one_line(tmp_path):
+    port = free_port()
+    env = {**os.environ, "NEWSQA_CHROMA_HOST": "127.0.0.1", "NEWSQA_CHROMA_PORT": str(port), "NEWSQA_STORE": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "chatbot", "ask", "Who runs OpenAI?"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines() == [
+        f"error: the Chroma server at 127.0.0.1:{port} is not reachable; start it with "
+        f"`chroma run --path <folder> --host 127.0.0.1 --port {port}` and ask again"
+    ]
