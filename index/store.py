@@ -115,6 +115,24 @@ def server_errors(settings) -> Iterator[None]:
         raise StoreUnreachable(unreachable_message(settings)) from None
 
 
+# Rows per read when a whole collection is read: one unpaged get() of ~100k chunks fails in embedded
+# Chroma 1.5.9 with "too many SQL variables" (found by scripts/bench_scale.py).
+READ_PAGE = 5000
+
+
+def read_all(collection, include: list[str]) -> dict:
+    """Every row of a collection (ids plus `include`), read a page at a time."""
+    out: dict[str, list] = {key: [] for key in ["ids", *include]}
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=READ_PAGE, offset=offset)
+        for key in out:
+            out[key].extend(got[key])
+        if len(got["ids"]) < READ_PAGE:
+            return out
+        offset += READ_PAGE
+
+
 @dataclass
 class IndexReport:
     added: list[str] = field(default_factory=list)
@@ -332,7 +350,7 @@ class ArticleStore:
         """Delete chunks that no article record owns (left by a run killed mid-article)."""
         with self.writing():
             owned = set(self._record_hashes())
-            metas = self.chunks.get(include=["metadatas"])
+            metas = read_all(self.chunks, ["metadatas"])
             orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
             if orphans:
                 self.chunks.delete(ids=orphans)
@@ -364,13 +382,13 @@ class ArticleStore:
 
     def _record_metas(self) -> dict[str, dict]:
         with server_errors(self.settings):
-            got = self.records.get(include=["metadatas"])
+            got = read_all(self.records, ["metadatas"])
         return {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
 
     def articles(self) -> list[dict]:
         """Article records, newest first: id, title, source, published_at, url, chunks, ..."""
         with server_errors(self.settings):
-            got = self.records.get(include=["metadatas"])
+            got = read_all(self.records, ["metadatas"])
         rows = [{"id": i, **public(m)} for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID]
         return sorted(rows, key=lambda r: (r.get("published_ts", 0), r["title"]), reverse=True)
 
@@ -387,14 +405,14 @@ class ArticleStore:
         """Every committed chunk: ids, documents and metadatas (for the lexical index)."""
         owned = set(self._record_hashes())
         with server_errors(self.settings):
-            got = self.chunks.get(include=["documents", "metadatas"])
+            got = read_all(self.chunks, ["documents", "metadatas"])
         keep = [n for n, m in enumerate(got["metadatas"]) if m.get("article_id") in owned]
         return {key: [got[key][n] for n in keep] for key in ("ids", "documents", "metadatas")}
 
     def chunk_vectors(self) -> dict[str, list[float]]:
         """Every stored chunk vector by chunk id (read back, never re-embedded)."""
         with server_errors(self.settings):
-            got = self.chunks.get(include=["embeddings"])
+            got = read_all(self.chunks, ["embeddings"])
         return dict(zip(got["ids"], got["embeddings"]))
 
     def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:

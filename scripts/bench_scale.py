@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from chatbot.bench import load_questions, percentile  # noqa: E402
 from chatbot.settings import Settings  # noqa: E402
+from index.store import read_all  # noqa: E402
 
 MULTIHOP = ROOT.parent / "shared" / "bench" / "multihop"
 
@@ -49,7 +50,7 @@ def template_articles(store) -> list[tuple[dict, list[tuple[str, list[float], st
     """Each fully indexed article of a store: (record metadata, [(chunk id, vector, text, metadata)])."""
     records = {r["id"]: r for r in store.articles()}
     metas = store._record_metas()  # the stored record as is (with its signature), to copy verbatim
-    got = store.chunks.get(include=["embeddings", "documents", "metadatas"])
+    got = read_all(store.chunks, ["embeddings", "documents", "metadatas"])
     chunks: dict[str, list] = {}
     for cid, vec, doc, meta in zip(got["ids"], got["embeddings"], got["documents"], got["metadatas"]):
         if meta.get("article_id") in records:
@@ -161,11 +162,14 @@ def run(args) -> dict:
         copied = grow(store, template, step, copy_round)
         copy_s = time.perf_counter() - began
         chunks = store.chunks.count()
-        probed = json.loads(subprocess.run(
+        child = subprocess.run(
             [sys.executable, __file__, "--probe", str(target_dir), "--queries", str(args.queries),
              "--query-count", str(args.query_count)],
-            check=True, capture_output=True, text=True, cwd=ROOT,
-        ).stdout.strip().splitlines()[-1])
+            capture_output=True, text=True, cwd=ROOT,
+        )
+        if child.returncode:
+            raise SystemExit(f"the probe of the {chunks}-chunk store failed:\n{child.stderr[-3000:]}")
+        probed = json.loads(child.stdout.strip().splitlines()[-1])
         row = {"chunks": chunks, "copied": copied, "copy_s": copy_s, "disk_mb": disk_bytes(target_dir) / 2**20, **probed}
         result["steps"].append(row)
         if not args.json:
