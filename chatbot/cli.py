@@ -49,13 +49,19 @@ def main_options(
 def _chain():
     from chatbot.chain import build_chain
 
-    return build_chain(state.settings)
+    try:
+        return build_chain(state.settings)
+    except UserError as exc:  # a Chroma server store that does not answer (issue 7)
+        fail(str(exc))
 
 
 def _store():
     from chatbot.chain import build_store
 
-    return build_store(state.settings)
+    try:
+        return build_store(state.settings)
+    except UserError as exc:  # a Chroma server store that does not answer (issue 7)
+        fail(str(exc))
 
 
 def _writer_store(doing: str):

@@ -18,12 +18,14 @@ from typing import Callable, Iterable, Iterator
 
 import chromadb
 import chromadb.errors
+import httpx
 import numpy as np
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
+from chatbot.errors import UserError
 from index.articles import Article
 from index.chunking import Chunk, chunk_article
 from index.duplicates import DuplicateIndex, decode_signature, encode_signature, signature
@@ -87,6 +89,52 @@ class ServingLock:
         probe.release()
 
 
+class StoreUnreachable(UserError):
+    """The Chroma server (Settings.chroma_host) does not answer; the message says how to start it."""
+
+
+def unreachable_message(settings) -> str:
+    return (
+        f"the Chroma server at {settings.chroma_host}:{settings.chroma_port} is not reachable; start it with "
+        f"`chroma run --path <folder> --host {settings.chroma_host} --port {settings.chroma_port}` and ask again"
+    )
+
+
+@contextmanager
+def server_errors(settings) -> Iterator[None]:
+    """Turn a lost connection to the Chroma server into StoreUnreachable.
+
+    The HTTP client opens a new connection per failed request, so once the server is back (same
+    --path, same port) the next call simply works: nothing to rebuild on our side.
+    """
+    if not settings.chroma_host:
+        yield
+        return
+    try:
+        yield
+    except httpx.TransportError as exc:
+        log.warning("Chroma server %s:%s: %s", settings.chroma_host, settings.chroma_port, exc)
+        raise StoreUnreachable(unreachable_message(settings)) from None
+
+
+# Rows per read when a whole collection is read: one unpaged get() of ~100k chunks fails in embedded
+# Chroma 1.5.9 with "too many SQL variables" (found by scripts/bench_scale.py).
+READ_PAGE = 5000
+
+
+def read_all(collection, include: list[str]) -> dict:
+    """Every row of a collection (ids plus `include`), read a page at a time."""
+    out: dict[str, list] = {key: [] for key in ["ids", *include]}
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=READ_PAGE, offset=offset)
+        for key in out:
+            out[key].extend(got[key])
+        if len(got["ids"]) < READ_PAGE:
+            return out
+        offset += READ_PAGE
+
+
 @dataclass
 class IndexReport:
     added: list[str] = field(default_factory=list)
@@ -132,9 +180,12 @@ class ArticleStore:
         self.settings = settings
         self.embeddings = embeddings
         if settings.chroma_host:
-            self.client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=ChromaSettings(anonymized_telemetry=False)
-            )
+            try:
+                self.client = chromadb.HttpClient(
+                    host=settings.chroma_host, port=settings.chroma_port, settings=ChromaSettings(anonymized_telemetry=False)
+                )
+            except ValueError:  # chromadb's "Could not connect to a Chroma server"
+                raise StoreUnreachable(unreachable_message(settings)) from None
             self._file_lock = None
         else:
             Path(settings.store).mkdir(parents=True, exist_ok=True)
@@ -143,19 +194,24 @@ class ArticleStore:
             )
             self._file_lock = FileLock(str(Path(settings.store) / "write.lock"))
         self._thread_lock = threading.Lock()
+        with server_errors(settings):
+            self._open_collections()
+
+    def _open_collections(self) -> None:
+        settings = self.settings
         self.chunks = self.client.get_or_create_collection(
             f"{settings.collection}_chunks", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         # One record per fully indexed article; embeddings are a placeholder (Chroma requires one).
         self.records = self.client.get_or_create_collection(f"{settings.collection}_articles", embedding_function=None)
         self.vectorstore = Chroma(
-            client=self.client, collection_name=self.chunks.name, embedding_function=embeddings
+            client=self.client, collection_name=self.chunks.name, embedding_function=self.embeddings
         )
 
     # -- writing -------------------------------------------------------------
     @contextmanager
     def writing(self) -> Iterator[None]:
-        with self._thread_lock:
+        with self._thread_lock, server_errors(self.settings):
             if self._file_lock is None:
                 yield
             else:
@@ -296,7 +352,7 @@ class ArticleStore:
         """Delete chunks that no article record owns (left by a run killed mid-article)."""
         with self.writing():
             owned = set(self._record_hashes())
-            metas = self.chunks.get(include=["metadatas"])
+            metas = read_all(self.chunks, ["metadatas"])
             orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
             if orphans:
                 self.chunks.delete(ids=orphans)
@@ -319,33 +375,39 @@ class ArticleStore:
     # -- reading -------------------------------------------------------------
     def generation(self) -> int:
         """Changes whenever articles are written or removed, by any process."""
-        got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
+        with server_errors(self.settings):
+            got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
         return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
 
     def _record_hashes(self) -> dict[str, str]:
         return {i: m["content_hash"] for i, m in self._record_metas().items()}
 
     def _record_metas(self) -> dict[str, dict]:
-        got = self.records.get(include=["metadatas"])
+        with server_errors(self.settings):
+            got = read_all(self.records, ["metadatas"])
         return {i: m for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
 
     def articles(self) -> list[dict]:
         """Article records, newest first: id, title, source, published_at, url, chunks, ..."""
-        got = self.records.get(include=["metadatas"])
+        with server_errors(self.settings):
+            got = read_all(self.records, ["metadatas"])
         rows = [{"id": i, **public(m)} for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID]
         return sorted(rows, key=lambda r: (r.get("published_ts", 0), r["title"]), reverse=True)
 
     def article(self, article_id: str) -> dict | None:
-        got = self.records.get(ids=[article_id], include=["metadatas"])
+        with server_errors(self.settings):
+            got = self.records.get(ids=[article_id], include=["metadatas"])
         return {"id": article_id, **public(got["metadatas"][0])} if got["ids"] else None
 
     def stats(self) -> dict:
-        return {"articles": len(self._record_hashes()), "chunks": self.chunks.count()}
+        with server_errors(self.settings):
+            return {"articles": len(self._record_hashes()), "chunks": self.chunks.count()}
 
     def all_chunks(self) -> dict:
         """Every committed chunk: ids, documents and metadatas (for the lexical index)."""
         owned = set(self._record_hashes())
-        got = self.chunks.get(include=["documents", "metadatas"])
+        with server_errors(self.settings):
+            got = read_all(self.chunks, ["documents", "metadatas"])
         keep = [n for n, m in enumerate(got["metadatas"]) if m.get("article_id") in owned]
         return {key: [got[key][n] for n in keep] for key in ("ids", "documents", "metadatas")}
 
@@ -357,11 +419,12 @@ class ArticleStore:
         so the store still answers; `repair_vectors` writes them back.
         """
         found: dict[str, list[float]] = {}
-        for start in range(0, len(ids), VECTOR_BATCH):
-            batch = ids[start : start + VECTOR_BATCH]
-            if not self._readable(batch, found):
-                for chunk_id in batch:  # find the unreadable ones
-                    self._readable([chunk_id], found)
+        with server_errors(self.settings):
+            for start in range(0, len(ids), VECTOR_BATCH):
+                batch = ids[start : start + VECTOR_BATCH]
+                if not self._readable(batch, found):
+                    for chunk_id in batch:  # find the unreadable ones
+                        self._readable([chunk_id], found)
         lost = [n for n, chunk_id in enumerate(ids) if chunk_id not in found]
         if lost:
             log.warning("%d chunk vectors were unreadable (an interrupted write?): re-embedded", len(lost))
@@ -394,18 +457,26 @@ class ArticleStore:
                 )
             return len(lost)
 
+    def chunk_vectors(self) -> dict[str, list[float]]:
+        """Every stored chunk vector by chunk id (read back, never re-embedded)."""
+        with server_errors(self.settings):
+            got = read_all(self.chunks, ["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
+
     def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
-        n = self.chunks.count()
-        if n == 0:
-            return []
-        got = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
+        with server_errors(self.settings):
+            n = self.chunks.count()
+            if n == 0:
+                return []
+            got = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
         if not ids:  # Chroma refuses an empty id list (a date window with no articles gives one)
             return {}
-        got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
+        with server_errors(self.settings):
+            got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
 
 

@@ -63,3 +63,16 @@ def test_restart_reuses_the_store_without_reembedding(settings, embeddings, monk
     monkeypatch.setattr(embeddings, "encode", lambda *a, **k: (_ for _ in ()).throw(AssertionError("re-embedded")))
     assert reopened.add([art(url="https://x.test/a")]).unchanged
     assert reopened.stats()["articles"] == 1
+
+
+def test_whole_collection_reads_go_page_by_page(store, monkeypatch):
+    # One unpaged read of ~100k chunks fails in embedded Chroma; pages of 2 must give the same rows.
+    import index.store
+
+    store.add([art(f"Story {n}", " ".join(f"Sentence {i} of story {n} about the bridge." for i in range(150))) for n in "AB"])
+    whole = store.all_chunks()
+    monkeypatch.setattr(index.store, "READ_PAGE", 2)
+    paged = store.all_chunks()
+    assert len(whole["ids"]) > 4 and sorted(paged["ids"]) == sorted(whole["ids"])
+    assert sorted(store.chunk_vectors()) == sorted(whole["ids"])
+    assert len(store.articles()) == 2 and store.stats()["articles"] == 2
