@@ -483,7 +483,3 @@ class ArticleStore:
 def public(record: dict) -> dict:
     """A record without its internal near-duplicate signature."""
     return {k: v for k, v in record.items() if k != "minhash"}
-
-
-def record_json(row: dict) -> str:
-    return json.dumps(row, ensure_ascii=False)
