@@ -172,7 +172,7 @@ class ChatApp:
             "role": "assistant",
             "content": (f"_{escape_markdown(notice)}_\n\n" if notice else "") + answer_markdown(answer.text),
         }
-        history.append(Turn(question, answer.query, answer.text, [c.article_id for c in answer.citations]))
+        history.append(Turn.after(question, answer))
         suggestions = self.followup_questions(answer, history)
         yield (
             messages,
@@ -193,7 +193,7 @@ class ChatApp:
             answer = self.chain.ask((message or "").strip(), history, Filters(article_ids=list(pinned or []) or None))
         except UserError as exc:
             raise gr.Error(str(exc)) from None
-        history.append(Turn(message.strip(), answer.query, answer.text, [c.article_id for c in answer.citations]))
+        history.append(Turn.after(message.strip(), answer))
         return api_markdown(answer), history
 
     @staticmethod

@@ -250,7 +250,7 @@ def chat(seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first w
         if answer.query != question:
             typer.echo(f"(searched for: {answer.query})")
         print_sources(answer)
-        history.append(Turn(question, answer.query, answer.text, [c.article_id for c in answer.citations]))
+        history.append(Turn.after(question, answer))
 
 
 # -- issue 6: live news (feeds) -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from chatbot.query import QueryPlan, understand
 from index.lexical import LexicalIndex
-from index.store import ArticleStore
+from index.store import ArticleStore, indexed_texts
 
 
 def _ts(value: date | datetime | None, end: bool = False) -> int | None:
@@ -97,7 +97,7 @@ class HybridRetriever(BaseRetriever):
         with self._lock:
             if self._lexical is None or generation != self._generation:
                 rows = self.store.all_chunks()
-                texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
+                texts = indexed_texts(rows)
                 self._lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"])
                 self._vectors = self.store.vectors(rows["ids"], texts)[0] if self.exact_dense else None
                 self._generation = generation

@@ -446,7 +446,7 @@ class ArticleStore:
         """Rewrite the vectors an interrupted write left unreadable; the number repaired."""
         with self.writing():
             rows = self.all_chunks()
-            texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
+            texts = indexed_texts(rows)
             vectors, lost = self.vectors(rows["ids"], texts)
             if lost:
                 self.chunks.upsert(
@@ -478,6 +478,11 @@ class ArticleStore:
         with server_errors(self.settings):
             got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
         return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+
+def indexed_texts(rows: dict) -> list[str]:
+    """What the encoder and BM25 read for stored chunks (as Chunk.indexed_text): header, then passage."""
+    return [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
 
 
 def public(record: dict) -> dict:
