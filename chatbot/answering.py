@@ -153,8 +153,9 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, embeddings, max_sentences: int = 3, abstain_below: float = 0.35, margin: float = 0.12):
+    def __init__(self, embeddings, max_sentences: int = 3, abstain_below: float = 0.35, margin: float = 0.12, shortlist: int = 16):
         self.embeddings = embeddings
+        self.shortlist = shortlist
         self.max_sentences = max_sentences
         self.abstain_below = abstain_below
         self.margin = margin
@@ -174,6 +175,7 @@ class ExtractiveAnswerer(Answerer):
         if not candidates:
             return []
         asks = [question] + ([query] if query and query != question else [])
+        candidates = self._shortlist(candidates, content_words(" ".join(asks)))
         vectors = self.embeddings.encode(asks + [s for _, s in candidates])
         qv, sv = vectors[: len(asks)], vectors[len(asks) :]
         similarity = (sv @ qv.T).mean(axis=1)
@@ -192,6 +194,14 @@ class ExtractiveAnswerer(Answerer):
                 continue
             chosen.append(int(n))
         return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
+
+    def _shortlist(self, candidates: list[tuple[int, str]], asked: set[str]) -> list[tuple[int, str]]:
+        """The `shortlist` candidates sharing most words with the question (then from the best passages),
+        in passage order: encoding every sentence of every passage costs most of an answer's time."""
+        if len(candidates) <= self.shortlist:
+            return candidates
+        keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n][1])), candidates[n][0]))
+        return [candidates[n] for n in sorted(keep[: self.shortlist])]
 
     def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
         if wants_digest(question, [p.metadata.get("source", "") for p in passages]):

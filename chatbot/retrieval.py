@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from chatbot.query import QueryPlan, understand
 from index.lexical import LexicalIndex
+from index.snapshot import load_snapshot, save_snapshot
 from index.store import ArticleStore, indexed_texts
 
 
@@ -88,19 +89,25 @@ class HybridRetriever(BaseRetriever):
 
     _lexical: LexicalIndex | None = PrivateAttr(None)
     _vectors: Any = PrivateAttr(None)
-    _generation: int = PrivateAttr(-1)
+    _version: str = PrivateAttr("")
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 side, rebuilt from stored chunk texts (never re-embedded) when the store changed."""
-        generation = self.store.generation()
+        """The BM25 side and the chunk vectors, as of the store's current version: from the snapshot
+        saved beside the store when it is current, else rebuilt from stored chunks (never re-embedded)."""
+        version = self.store.version()
         with self._lock:
-            if self._lexical is None or generation != self._generation:
-                rows = self.store.all_chunks()
-                texts = indexed_texts(rows)
-                self._lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"])
-                self._vectors = self.store.vectors(rows["ids"], texts)[0] if self.exact_dense else None
-                self._generation = generation
+            if self._lexical is None or version != self._version:
+                path = self.store.snapshot_path()
+                loaded = load_snapshot(path, version)
+                if loaded is None:
+                    rows = self.store.all_chunks()
+                    texts = indexed_texts(rows)
+                    loaded = LexicalIndex(rows["ids"], texts, rows["metadatas"], rows["documents"]), self.store.vectors(rows["ids"], texts)[0]
+                    save_snapshot(path, version, loaded)
+                self._lexical, vectors = loaded
+                self._vectors = vectors if self.exact_dense else None
+                self._version = version
             return self._lexical
 
     def _dense(self, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
@@ -114,13 +121,12 @@ class HybridRetriever(BaseRetriever):
         return [lexical.ids[j] for j in top[np.argsort(-scores[top])]]
 
     def known_sources(self) -> list[str]:
-        return sorted({s for s in self.lexical().sources if s})
+        return self.lexical().outlets
 
     def plan(self, query: str) -> QueryPlan:
         return understand(query, self.known_sources())
 
-    def _fused(self, query: str, vector, filters: dict) -> list[str]:
-        lexical = self.lexical()
+    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict) -> list[str]:
         mask = lexical.mask(**filters)
         dense = self._dense(vector, filters, lexical, mask)
         sparse = lexical.search(query, self.candidates, mask)
@@ -150,25 +156,26 @@ class HybridRetriever(BaseRetriever):
             "until": _ts(until if until is not None else self.until, end=True),
             "article_ids": article_ids if article_ids is not None else self.article_ids,
         }
-        if len(self.lexical()) == 0:
+        lexical = self.lexical()  # one version check per search
+        if len(lexical) == 0:
             return []
         lists = []
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
-            plan = self.plan(query)
+            plan = understand(query, lexical.outlets)
             parts = plan.parts if self.decompose else []
             vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
             vector = vectors[0].tolist()
             for part, part_vector in zip(parts, vectors[1:]):
-                lists.append(self._fused(part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}))
-            lists += [self._fused(query, vector, {**base, "sources": [o]}) for o in plan.outlets]
+                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}))
+            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    lists.append(self._fused(query, vector, {**base, **self._window([day], base)}))
+                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}))
         else:
             vector = self.store.embeddings.embed_query(query)
-        lists.append(self._fused(query, vector, base))
+        lists.append(self._fused(lexical, query, vector, base))
         ids = interleave(lists)[:k]
-        chunks = self.store.get_chunks(ids)
+        chunks = lexical.chunks(ids)
         return [
             Document(page_content=chunks[i][0], metadata={**chunks[i][1], "chunk_id": i, "rank": r + 1}, id=i)
             for r, i in enumerate(ids)

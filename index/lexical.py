@@ -19,15 +19,18 @@ def tokenize(texts: list[str]) -> list[list[str]]:
 
 
 class LexicalIndex:
-    """BM25 scores for every chunk at once, so filters are a mask and fusion sees the same ids as Chroma."""
+    """BM25 scores for every chunk at once, so filters are a mask and fusion sees the same ids as Chroma.
+    It also holds each chunk's passage and metadata, so a search needs no read from the store."""
 
-    def __init__(self, ids: list[str], texts: list[str], metadatas: list[dict]):
+    def __init__(self, ids: list[str], texts: list[str], metadatas: list[dict], documents: list[str] | None = None):
         self.ids = ids
         self.metadatas = metadatas
+        self.documents = documents if documents is not None else texts
         self.position = {chunk_id: n for n, chunk_id in enumerate(ids)}
         self.sources = np.array([m.get("source", "") for m in metadatas], dtype=object)
         self.timestamps = np.array([int(m.get("published_ts") or 0) for m in metadatas], dtype=np.int64)
         self.article_ids = np.array([m.get("article_id", "") for m in metadatas], dtype=object)
+        self.outlets = sorted({m.get("source", "") for m in metadatas} - {""})
         self._bm25 = None
         if ids:
             self._bm25 = bm25s.BM25()
@@ -35,6 +38,10 @@ class LexicalIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
+        """Passage and metadata of each known chunk id."""
+        return {i: (self.documents[self.position[i]], self.metadatas[self.position[i]]) for i in ids if i in self.position}
 
     def mask(self, sources=None, since: int | None = None, until: int | None = None, article_ids=None) -> np.ndarray:
         keep = np.ones(len(self.ids), dtype=bool)

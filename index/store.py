@@ -20,6 +20,7 @@ import chromadb
 import chromadb.errors
 import httpx
 import numpy as np
+import platformdirs
 from chromadb.config import Settings as ChromaSettings
 from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
@@ -375,9 +376,23 @@ class ArticleStore:
     # -- reading -------------------------------------------------------------
     def generation(self) -> int:
         """Changes whenever articles are written or removed, by any process."""
+        return int(self.version().split(":")[0])
+
+    def version(self) -> str:
+        """'generation:time of the last write': names the store's content, even across a store deleted and rebuilt."""
         with server_errors(self.settings):
             got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
-        return int(got["metadatas"][0]["generation"]) if got["ids"] else 0
+        if not got["ids"]:
+            return "0:0"
+        meta = got["metadatas"][0]
+        return f"{int(meta['generation'])}:{meta.get('updated', 0)}"
+
+    def snapshot_path(self) -> Path:
+        """Where the retriever keeps its in-memory index between runs (see index/snapshot.py)."""
+        if self.settings.chroma_host:
+            name = f"{self.settings.chroma_host}_{self.settings.chroma_port}_{self.settings.collection}"
+            return Path(platformdirs.user_cache_dir("newsqa")) / "snapshots" / f"{name}.pkl"
+        return Path(self.settings.store) / f"{self.settings.collection}-snapshot.pkl"
 
     def _record_hashes(self) -> dict[str, str]:
         return {i: m["content_hash"] for i, m in self._record_metas().items()}

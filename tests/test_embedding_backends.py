@@ -1,4 +1,4 @@
-"""The ONNX backends are the same model: built from the bundled weights offline, same vectors as torch."""
+"""Every backend is the same model: built from the bundled weights offline, the vectors of torch fp32."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def cache(tmp_path_factory):
 @pytest.mark.parametrize("backend, least_cosine", [("onnx", 0.9999), ("onnx-int8", 0.97)])
 def test_onnx_backend_matches_torch(embeddings, cache, backend, least_cosine):
     onnx = SentenceTransformerEmbeddings(backend=backend, cache_dir=cache)
-    reference = embeddings.encode(TEXTS)
+    reference = embeddings.model.encode(TEXTS, normalize_embeddings=True)  # sentence-transformers itself, fp32
     vectors = onnx.encode(TEXTS)
     assert vectors.shape == reference.shape
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
@@ -35,6 +35,21 @@ def test_onnx_backend_matches_torch(embeddings, cache, backend, least_cosine):
     built = sorted(p.name for p in cache.rglob("*.onnx"))
     SentenceTransformerEmbeddings(backend=backend, cache_dir=cache).encode(["again"])
     assert sorted(p.name for p in cache.rglob("*.onnx")) == built
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["auto", "torch", "torch-bf16"])
+def test_torch_backends_match_fp32(cache, backend):
+    """Big batches (indexing) run on torch, in bfloat16 for torch-bf16 (and auto on a CPU that does bf16);
+    a few texts (a question) run on the fp32 ONNX export. Both give the fp32 vectors, near enough."""
+    model = SentenceTransformerEmbeddings(backend=backend, cache_dir=cache)
+    reference = model.model.encode(TEXTS, normalize_embeddings=True)
+    many = model.encode(TEXTS * 20)  # past SHORT_BATCH: torch
+    few = model.encode(TEXTS)  # the ONNX export
+    assert many.dtype == few.dtype == np.float32
+    assert (many[: len(TEXTS)] * reference).sum(axis=1).min() > (0.999 if model.resolved_backend == "torch-bf16" else 0.99999)
+    assert (few * reference).sum(axis=1).min() > 0.99999
+    assert model.resolved_backend in ({"torch", "torch-bf16"} if backend == "auto" else {backend})
 
 
 def test_unknown_backend_is_named():

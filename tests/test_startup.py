@@ -1,0 +1,65 @@
+"""Start-up of a served store: the retriever's snapshot is loaded instead of re-reading the store, and
+answering needs neither torch nor sentence-transformers (questions go to the ONNX export)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from chatbot.retrieval import HybridRetriever
+from index.snapshot import load_snapshot, save_snapshot
+from tests.conftest import ROOT
+
+PROBE = """
+import json, sys
+from chatbot.chain import build_chain
+from chatbot.settings import Settings
+chain = build_chain(Settings())
+answer = chain.ask("What are rare earth minerals?")
+print(json.dumps({"torch": "torch" in sys.modules, "sentence_transformers": "sentence_transformers" in sys.modules,
+                  "cited": [c.title for c in answer.citations]}))
+"""
+
+
+@pytest.mark.slow
+def test_serving_answers_without_torch_and_leaves_a_snapshot(seeded_settings, seeded_store):
+    snapshot = seeded_store.snapshot_path()
+    snapshot.unlink(missing_ok=True)
+    env = {**os.environ, "NEWSQA_STORE": str(seeded_settings.store)}
+    runs = []
+    for _ in range(2):  # the first run writes the snapshot, the second loads it
+        done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        assert snapshot.exists()
+    for run in runs:
+        assert run["torch"] is False and run["sentence_transformers"] is False
+        assert any("rare earth" in title.lower() for title in run["cited"]), run["cited"]
+
+
+def test_a_snapshot_of_another_version_or_a_broken_file_is_ignored(tmp_path):
+    path = tmp_path / "snap.pkl"
+    assert load_snapshot(path, "1:5") is None  # none yet
+    save_snapshot(path, "1:5", {"chunks": 3})
+    assert load_snapshot(path, "1:5") == {"chunks": 3}
+    assert load_snapshot(path, "2:9") is None  # the store changed since
+    path.write_bytes(b"not a pickle")
+    assert load_snapshot(path, "1:5") is None
+
+
+def test_the_retriever_sees_writes_after_loading_a_snapshot(settings, store, embeddings):
+    from index.articles import Article
+
+    first = Article(title="Lithium mine opens", body="A lithium mine opened in Nevada on Monday. " * 5, source="Wire")
+    store.add([first])
+    HybridRetriever(store=store).lexical()  # writes the snapshot of this version
+    assert store.snapshot_path().exists()
+    second = Article(title="Copper price record", body="Copper prices hit a record high in London trading. " * 5, source="Wire")
+    store.add([second])
+    retriever = HybridRetriever(store=store)
+    titles = {d.metadata["title"] for d in retriever.search("copper price record in London", k=3)}
+    assert "Copper price record" in titles
