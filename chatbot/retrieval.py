@@ -110,15 +110,24 @@ class HybridRetriever(BaseRetriever):
                 self._version = version
             return self._lexical
 
-    def _dense(self, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
-        if self._vectors is None or len(self._vectors) != len(lexical):
+    def _dense(self, scores: np.ndarray | None, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
+        if scores is None:
             return [i for i, _ in self.store.dense_search(vector, self.candidates, chroma_where(**filters))]
-        scores = np.where(mask, self._vectors @ np.asarray(vector, dtype=np.float32), -np.inf)
+        scores = np.where(mask, scores, -np.inf)
         n = min(self.candidates, int(mask.sum()))
         if n == 0:
             return []
         top = np.argpartition(-scores, n - 1)[:n]
         return [lexical.ids[j] for j in top[np.argsort(-scores[top])]]
+
+    def _scores(self, lexical: LexicalIndex, text: str, vector, memo: dict) -> tuple[np.ndarray | None, np.ndarray]:
+        """Dense and BM25 scores of every chunk for one text, computed once per search (the per-outlet and
+        per-date sub-searches of a question share them and differ only in their filter)."""
+        if text not in memo:
+            vectors = self._vectors
+            exact = vectors is not None and len(vectors) == len(lexical)
+            memo[text] = (vectors @ np.asarray(vector, dtype=np.float32) if exact else None, lexical.scores(text))
+        return memo[text]
 
     def known_sources(self) -> list[str]:
         return self.lexical().outlets
@@ -126,10 +135,11 @@ class HybridRetriever(BaseRetriever):
     def plan(self, query: str) -> QueryPlan:
         return understand(query, self.known_sources())
 
-    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict) -> list[str]:
+    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, memo: dict) -> list[str]:
+        dense_scores, bm25_scores = self._scores(lexical, query, vector, memo)
         mask = lexical.mask(**filters)
-        dense = self._dense(vector, filters, lexical, mask)
-        sparse = lexical.search(query, self.candidates, mask)
+        dense = self._dense(dense_scores, vector, filters, lexical, mask)
+        sparse = lexical.top(bm25_scores, self.candidates, mask)
         fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], self.bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
 
@@ -159,21 +169,21 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()  # one version check per search
         if len(lexical) == 0:
             return []
-        lists = []
+        lists, memo = [], {}
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             plan = understand(query, lexical.outlets)
             parts = plan.parts if self.decompose else []
             vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
             vector = vectors[0].tolist()
             for part, part_vector in zip(parts, vectors[1:]):
-                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}))
-            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}) for o in plan.outlets]
+                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, memo))
+            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, memo) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}))
+                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, memo))
         else:
             vector = self.store.embeddings.embed_query(query)
-        lists.append(self._fused(lexical, query, vector, base))
+        lists.append(self._fused(lexical, query, vector, base, memo))
         ids = interleave(lists)[:k]
         chunks = lexical.chunks(ids)
         return [

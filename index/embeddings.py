@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import platformdirs
+from cachetools import LRUCache
 from langchain_core.embeddings import Embeddings
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
 TORCH_BACKENDS = ("auto", "torch", "torch-bf16")
 SHORT_BATCH = 64  # texts; up to this many go to `short_encoder` (see there)
+SHORT_CACHE = 4096  # vectors of recent short texts kept: a question is encoded for retrieval and again to answer it
 
 
 def bundled_model_path() -> Path:
@@ -38,6 +41,8 @@ class SentenceTransformerEmbeddings(Embeddings):
             raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
         self.backend = backend
         self.cache_dir = cache_dir
+        self._recent: LRUCache = LRUCache(SHORT_CACHE)
+        self._recent_lock = threading.Lock()
 
     def _onnx_build(self, int8: bool):
         from index.onnx_encoder import OnnxEncoder, built_model
@@ -127,7 +132,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         if self.backend not in TORCH_BACKENDS:
             return self.onnx.encode(texts, self.batch_size)
         if len(texts) <= SHORT_BATCH and self.short_encoder is not None:
-            return self.short_encoder.encode(texts, self.batch_size)
+            return self._encode_short(texts)
         import torch
 
         bf16 = self.resolved_backend == "torch-bf16"
@@ -140,6 +145,19 @@ class SentenceTransformerEmbeddings(Embeddings):
                 show_progress_bar=show_progress,
             )
         return vectors.astype(np.float32, copy=False)
+
+    def _encode_short(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return self.short_encoder.encode([], self.batch_size)
+        with self._recent_lock:
+            known = {t: self._recent[t] for t in texts if t in self._recent}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            fresh = dict(zip(missing, self.short_encoder.encode(missing, self.batch_size)))
+            with self._recent_lock:
+                self._recent.update(fresh)
+            known.update(fresh)
+        return np.stack([known[t] for t in texts])
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(list(texts)).tolist()

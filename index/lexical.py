@@ -27,10 +27,11 @@ class LexicalIndex:
         self.metadatas = metadatas
         self.documents = documents if documents is not None else texts
         self.position = {chunk_id: n for n, chunk_id in enumerate(ids)}
-        self.sources = np.array([m.get("source", "") for m in metadatas], dtype=object)
+        # Filters compare small integers, not strings: outlet and article codes per chunk.
+        self._source_codes, self.sources = _codes([m.get("source", "") for m in metadatas])
+        self._article_codes, self.article_ids = _codes([m.get("article_id", "") for m in metadatas])
         self.timestamps = np.array([int(m.get("published_ts") or 0) for m in metadatas], dtype=np.int64)
-        self.article_ids = np.array([m.get("article_id", "") for m in metadatas], dtype=object)
-        self.outlets = sorted({m.get("source", "") for m in metadatas} - {""})
+        self.outlets = sorted(set(self.sources) - {""})
         self._bm25 = None
         if ids:
             self._bm25 = bm25s.BM25()
@@ -46,23 +47,40 @@ class LexicalIndex:
     def mask(self, sources=None, since: int | None = None, until: int | None = None, article_ids=None) -> np.ndarray:
         keep = np.ones(len(self.ids), dtype=bool)
         if sources:
-            keep &= np.isin(self.sources, list(sources))
+            keep &= np.isin(self._source_codes, [self.sources.index(s) for s in sources if s in self.sources])
         if since is not None:
             keep &= self.timestamps >= since
         if until is not None:
             keep &= self.timestamps <= until
         if article_ids:
-            keep &= np.isin(self.article_ids, list(article_ids))
+            wanted = set(article_ids)
+            keep &= np.isin(self._article_codes, [n for n, a in enumerate(self.article_ids) if a in wanted])
         return keep
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) pairs, best first, only chunks with a positive score."""
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every chunk for the query."""
         if self._bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        return self._bm25.get_scores(tokenize([query])[0])
+
+    def top(self, scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) pairs of the best `k` chunks within the mask, only positive scores."""
+        if not len(scores):
             return []
-        scores = self._bm25.get_scores(tokenize([query])[0])
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(self.ids[n], float(scores[n])) for n in top if scores[n] > 0]
+
+    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) pairs, best first, only chunks with a positive score."""
+        return self.top(self.scores(query), k, mask)
+
+
+def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Each value as a small integer, and the distinct values in code order."""
+    distinct = list(dict.fromkeys(values))
+    code = {v: n for n, v in enumerate(distinct)}
+    return np.array([code[v] for v in values], dtype=np.int32), distinct

@@ -141,10 +141,9 @@ class OnnxEncoder:
     def encode(self, texts: list[str], batch_size: int = 64, progress=None) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         encoded = self.tokenizer.encode_batch(texts) if texts else []
-        order = np.argsort([-len(e.ids) for e in encoded], kind="stable")
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            width = max(sum(encoded[n].attention_mask) for n in rows)
+        lengths = [sum(e.attention_mask) for e in encoded]
+        for rows in _batches(np.argsort([-n for n in lengths], kind="stable"), lengths, batch_size):
+            width = lengths[rows[0]]
             ids = np.array([encoded[n].ids[:width] for n in rows], dtype=np.int64)
             mask = np.array([encoded[n].attention_mask[:width] for n in rows], dtype=np.int64)
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
@@ -152,3 +151,14 @@ class OnnxEncoder:
             if progress:
                 progress(len(rows))
         return out
+
+
+def _batches(order: np.ndarray, lengths: list[int], batch_size: int, least_fill: float = 0.75) -> list[np.ndarray]:
+    """Runs of `order` (longest first) of at most batch_size texts; a text much shorter than the longest of
+    its run starts a new run, since every text is padded to that longest one (a question and its short parts)."""
+    runs: list[list[int]] = []
+    for n in order:
+        if not runs or len(runs[-1]) == batch_size or lengths[n] < least_fill * lengths[runs[-1][0]]:
+            runs.append([])
+        runs[-1].append(int(n))
+    return [np.array(run) for run in runs]

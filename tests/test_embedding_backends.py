@@ -55,3 +55,12 @@ def test_torch_backends_match_fp32(cache, backend):
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="unknown embedding backend 'gpu'"):
         SentenceTransformerEmbeddings(backend="gpu")
+
+
+@pytest.mark.slow
+def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector(cache):
+    """Texts are batched by length (a question and its short parts run apart); the vectors do not depend on it."""
+    onnx = SentenceTransformerEmbeddings(backend="onnx", cache_dir=cache).onnx
+    together = onnx.encode(TEXTS, batch_size=8)
+    alone = np.vstack([onnx.encode([text]) for text in TEXTS])
+    assert np.allclose(together, alone, atol=1e-5)
