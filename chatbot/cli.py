@@ -81,6 +81,13 @@ def index_paths(store, paths: list[Path], progress: bool = True):
     return store.add(load_paths(paths), progress=progress, on_error=lambda e: typer.echo(f"error: {e}", err=True))
 
 
+def _save_snapshot(store) -> None:
+    """Leave the retriever's snapshot of the new store version, so the next start loads one file."""
+    from chatbot.retrieval import HybridRetriever
+
+    HybridRetriever(store=store).lexical()
+
+
 @index_app.command("add")
 def index_add(
     inputs: list[str] = typer.Argument(..., help="Files or folders (.txt .md .html .json .jsonl), or http(s) URLs of web pages."),
@@ -101,6 +108,8 @@ def index_add(
     urls = [x for x in inputs if is_url(x)]
     items = chain(load_paths([Path(x) for x in inputs if not is_url(x)]), fetch_articles(urls, state.settings))
     report = store.add(items, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))
+    if report.added or report.updated or report.merged or swept or repaired:
+        _save_snapshot(store)
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
@@ -121,8 +130,10 @@ def index_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 @index_app.command("remove")
 def index_remove(article_id: str = typer.Argument(..., help="An id from `newsqa index list`.")) -> None:
     """Remove an article and its chunks."""
-    if not _writer_store("remove articles").remove(article_id):
+    store = _writer_store("remove articles")
+    if not store.remove(article_id):
         fail(f"no article with id {article_id!r}; see `newsqa index list`")
+    _save_snapshot(store)
     typer.echo(f"removed {article_id}")
 
 

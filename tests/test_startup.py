@@ -63,3 +63,19 @@ def test_the_retriever_sees_writes_after_loading_a_snapshot(settings, store, emb
     retriever = HybridRetriever(store=store)
     titles = {d.metadata["title"] for d in retriever.search("copper price record in London", k=3)}
     assert "Copper price record" in titles
+
+
+@pytest.mark.slow
+def test_index_add_leaves_the_snapshot_the_next_start_loads(tmp_path):
+    store = tmp_path / "store"
+    env = {**os.environ, "NEWSQA_STORE": str(store)}
+    done = subprocess.run(
+        [sys.executable, "-m", "chatbot", "index", "add", str(ROOT / "seeds" / "putin_rare_earths.txt")],
+        cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    from chatbot.chain import build_store
+    from chatbot.settings import Settings
+
+    indexed = build_store(Settings(store=store))
+    assert load_snapshot(indexed.snapshot_path(), indexed.version()) is not None
