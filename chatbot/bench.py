@@ -202,9 +202,20 @@ def probe(questions: list[str]) -> dict:
         "retrieval_p95_ms": percentile(retrieval, 0.95),
         "answer_p50_ms": percentile(answer, 0.5),
         "answer_p95_ms": percentile(answer, 0.95),
-        # ru_maxrss is in KiB on Linux: the high-water mark of the serving process since it started.
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def peak_rss_mb() -> float:
+    """The high-water mark of this process's memory. Linux's VmHWM belongs to the process's own address
+    space; ru_maxrss would also count the parent's RSS at fork time (Linux carries it across exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def time_serving(settings: Settings, store: Path, queries: Path, limit: int) -> dict:
