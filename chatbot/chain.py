@@ -133,6 +133,8 @@ def build_chain(
         rrf_k=settings.rrf_k,
         dense_weight=settings.dense_weight,
         bm25_weight=settings.bm25_weight,
+        bm25_weight_long=settings.bm25_weight_long,
+        long_question_words=settings.long_question_words,
         use_question_metadata=settings.question_metadata,
         decompose=settings.decompose_questions,
         exact_dense=settings.exact_dense,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
@@ -17,6 +18,9 @@ from chatbot.query import QueryPlan, understand
 from index.lexical import LexicalIndex
 from index.snapshot import load_snapshot, save_snapshot
 from index.store import ArticleStore, indexed_texts
+
+
+_WORDS = re.compile(r"\w+")
 
 
 def _ts(value: date | datetime | None, end: bool = False) -> int | None:
@@ -78,6 +82,8 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 60
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
+    bm25_weight_long: float = 1.0
+    long_question_words: int = 20
     sources: list[str] | None = None
     since: date | datetime | None = None
     until: date | datetime | None = None
@@ -140,7 +146,7 @@ class HybridRetriever(BaseRetriever):
         mask = lexical.mask(**filters)
         dense = self._dense(dense_scores, vector, filters, lexical, mask)
         sparse = lexical.top(bm25_scores, self.candidates, mask)
-        fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], self.bm25_weight)], self.rrf_k)
+        fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], memo["bm25_weight"])], self.rrf_k)
         return [i for i, _ in fused]
 
     @staticmethod
@@ -169,7 +175,8 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()  # one version check per search
         if len(lexical) == 0:
             return []
-        lists, memo = [], {}
+        long = len(_WORDS.findall(query)) >= self.long_question_words
+        lists, memo = [], {"bm25_weight": self.bm25_weight_long if long else self.bm25_weight}
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             plan = understand(query, lexical.outlets)
             parts = plan.parts if self.decompose else []

@@ -62,7 +62,14 @@ class Settings(BaseSettings):
     candidates: int = Field(50, description="Candidates taken from each of the dense and BM25 sides before fusion.")
     rrf_k: int = Field(60, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
-    bm25_weight: float = Field(3.0, description="Weight of the BM25 ranking in the fusion (3.0 was best of 0.7-10 on MultiHop-RAG: docs/ablations.md).")
+    bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion, for questions shorter than long_question_words.")
+    bm25_weight_long: float = Field(
+        3.0,
+        description="Weight of the BM25 ranking for long questions (long_question_words or more): their many names and"
+        " figures find the passage better than their blurred embedding (3.0 was best of 0.7-10 on MultiHop-RAG, where"
+        " it cost short questions: docs/ablations.md).",
+    )
+    long_question_words: int = Field(20, description="Questions (or condensed follow-ups) of at least this many words count as long.")
     exact_dense: bool = Field(True, description="Dense search by a matrix product over all chunk vectors held in memory (exact, fast with filters) instead of Chroma's HNSW.")
     question_metadata: bool = Field(True, description="Also search within each outlet and date a question names (see docs/ablations.md).")
     decompose_questions: bool = Field(
