@@ -58,7 +58,7 @@ class NewsQA:
         filters = filters or Filters()
         query = self.history_condenser(question, history)
         k = self.settings.k
-        search = dict(sources=filters.sources, since=filters.since, until=filters.until)
+        search = dict(sources=filters.sources, since=filters.since, until=filters.until, long_question=self.retriever.is_long(question))
         outlets = self.retriever.known_sources()
         fresh = freshness(question, self.today(), outlets) if not (filters.since or filters.until) else None
         if fresh:

@@ -149,6 +149,9 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], memo["bm25_weight"])], self.rrf_k)
         return [i for i, _ in fused]
 
+    def is_long(self, question: str) -> bool:
+        return len(_WORDS.findall(question)) >= self.long_question_words
+
     @staticmethod
     def _window(days: list[date], base: dict) -> dict:
         """A date filter a day either side of the days a question names (none when a filter is set)."""
@@ -164,7 +167,10 @@ class HybridRetriever(BaseRetriever):
         since: date | datetime | None = None,
         until: date | datetime | None = None,
         article_ids: list[str] | None = None,
+        long_question: bool | None = None,
     ) -> list[Document]:
+        """`long_question` (default: judged from `query`) gives BM25 its long-question weight; a follow-up
+        passes what its own words say, not its condensed query, which the previous question lengthens."""
         k = k or self.k
         base = {
             "sources": sources if sources is not None else self.sources,
@@ -175,7 +181,7 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()  # one version check per search
         if len(lexical) == 0:
             return []
-        long = len(_WORDS.findall(query)) >= self.long_question_words
+        long = self.is_long(query) if long_question is None else long_question
         lists, memo = [], {"bm25_weight": self.bm25_weight_long if long else self.bm25_weight}
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             plan = understand(query, lexical.outlets)
