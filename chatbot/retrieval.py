@@ -141,12 +141,12 @@ class HybridRetriever(BaseRetriever):
     def plan(self, query: str) -> QueryPlan:
         return understand(query, self.known_sources())
 
-    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, memo: dict) -> list[str]:
+    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, memo: dict, bm25_weight: float) -> list[str]:
         dense_scores, bm25_scores = self._scores(lexical, query, vector, memo)
         mask = lexical.mask(**filters)
         dense = self._dense(dense_scores, vector, filters, lexical, mask)
         sparse = lexical.top(bm25_scores, self.candidates, mask)
-        fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], memo["bm25_weight"])], self.rrf_k)
+        fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
 
     def is_long(self, question: str) -> bool:
@@ -182,21 +182,22 @@ class HybridRetriever(BaseRetriever):
         if len(lexical) == 0:
             return []
         long = self.is_long(query) if long_question is None else long_question
-        lists, memo = [], {"bm25_weight": self.bm25_weight_long if long else self.bm25_weight}
+        weight = self.bm25_weight_long if long else self.bm25_weight
+        lists, memo = [], {}
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             plan = understand(query, lexical.outlets)
             parts = plan.parts if self.decompose else []
             vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
             vector = vectors[0].tolist()
             for part, part_vector in zip(parts, vectors[1:]):
-                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, memo))
-            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, memo) for o in plan.outlets]
+                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, memo, weight))
+            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, memo, weight) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, memo))
+                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, memo, weight))
         else:
             vector = self.store.embeddings.embed_query(query)
-        lists.append(self._fused(lexical, query, vector, base, memo))
+        lists.append(self._fused(lexical, query, vector, base, memo, weight))
         ids = interleave(lists)[:k]
         chunks = lexical.chunks(ids)
         return [

@@ -74,10 +74,6 @@ class LexicalIndex:
         top = top[np.argsort(-scores[top])]
         return [(self.ids[n], float(scores[n])) for n in top if scores[n] > 0]
 
-    def search(self, query: str, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
-        """(chunk id, BM25 score) pairs, best first, only chunks with a positive score."""
-        return self.top(self.scores(query), k, mask)
-
 
 def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:
     """Each value as a small integer, and the distinct values in code order."""

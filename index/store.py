@@ -487,13 +487,6 @@ class ArticleStore:
             got = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
-    def get_chunks(self, ids: list[str]) -> dict[str, tuple[str, dict]]:
-        if not ids:  # Chroma refuses an empty id list (a date window with no articles gives one)
-            return {}
-        with server_errors(self.settings):
-            got = self.chunks.get(ids=ids, include=["documents", "metadatas"])
-        return {i: (d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
-
 
 def indexed_texts(rows: dict) -> list[str]:
     """What the encoder and BM25 read for stored chunks (as Chunk.indexed_text): header, then passage."""
