@@ -14,12 +14,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-import gradio as gr
-
 from chatbot.answering import Answer
 from chatbot.chain import Filters, NewsQA
 from chatbot.errors import UserError
 from chatbot.followup import Turn
+from chatbot.gradio_import import import_gradio
 from chatbot.rendering import answer_markdown, api_markdown, day, escape_markdown, sources_html, timeline_svg
 from chatbot.settings import Settings
 from index.feeds import BackgroundSync, FeedRegistry, FeedStateError, check_feed_url, feeds_status, sync_feeds
@@ -28,6 +27,7 @@ from index.questions import stored_questions
 from index.store import IndexReport
 from index.web import fetch_articles, is_url
 
+gr = import_gradio()
 log = logging.getLogger(__name__)
 
 ALL_CITED = "__all_cited__"

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Callable
 
 from chatbot.settings import Settings
-from index.embeddings import TORCH_BACKENDS
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +135,9 @@ def prepare_backend(settings: Settings) -> tuple[str, float]:
     embeddings = build_store(settings).embeddings
     if embeddings.short_encoder is not None:
         embeddings.short_encoder.encode(["warm"])
-    backend = embeddings.resolved_backend if embeddings.backend in TORCH_BACKENDS else embeddings.backend
+    backend = embeddings.resolved_backend
+    if backend == "openvino":
+        backend += f" ({embeddings.openvino.precision})"
     return backend, time.perf_counter() - start
 
 

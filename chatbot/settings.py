@@ -40,13 +40,15 @@ class Settings(BaseSettings):
 
     # -- embedding and chunking ---------------------------------------------
     embedding_model: str = Field("", description="A sentence-transformers model name or folder; empty means the bundled all-MiniLM-L6-v2.")
-    embedding_backend: Literal["auto", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
+    embedding_backend: Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
         "auto",
-        description="How the embedding model runs: torch (sentence-transformers, fp32), torch-bf16 (the same with bfloat16"
-        " matrix products: about 1.9x faster where the CPU does bf16 natively, vectors within 1e-4 of fp32), auto (torch-bf16"
-        " on such CPUs, else torch), onnx (the same weights exported to ONNX on first use) or onnx-int8 (that export with"
-        " int8 matrix weights). With auto, torch and torch-bf16, questions are encoded by the fp32 ONNX export (the same"
-        " vectors, and no torch start-up when serving). Re-index after switching to or from onnx-int8.",
+        description="How the embedding model runs: openvino (the weights exported to ONNX on first use and run by OpenVINO,"
+        " in bfloat16 where the CPU does bf16 natively: the fastest for indexing, vectors within 1e-4 of fp32), torch"
+        " (sentence-transformers, fp32), torch-bf16 (the same with bfloat16 matrix products), auto (openvino where it is"
+        " installed, else torch-bf16 on a CPU that does bf16 natively, else torch), onnx (the ONNX export on onnxruntime)"
+        " or onnx-int8 (that export with int8 matrix weights). Except with onnx and onnx-int8, questions are encoded by"
+        " the fp32 ONNX export on onnxruntime (the fp32 vectors, and no torch start-up when serving). Re-index after"
+        " switching to or from onnx-int8.",
     )
     model_cache: Path = Field(
         default_factory=lambda: Path(platformdirs.user_cache_dir("newsqa")) / "models",

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from filelock import FileLock
@@ -118,7 +119,6 @@ class OnnxEncoder:
     """Unit vectors for texts, batch by batch in order of length so batches carry little padding."""
 
     def __init__(self, model_dir: Path, onnx_path: Path, threads: int = 0):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         config_path = model_dir / "sentence_bert_config.json"
@@ -127,6 +127,11 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(self.max_seq_length)
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]") or 0)
+        self._open(onnx_path, threads)
+
+    def _open(self, onnx_path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Every batch has its own shape; the arena would keep the largest buffers of each (2 GB while indexing).
@@ -138,18 +143,20 @@ class OnnxEncoder:
         self.session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
-    def encode(self, texts: list[str], batch_size: int = 64, progress=None) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+    def feeds(self, texts: list[str], batch_size: int) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+        """(rows of `texts`, model inputs) batch by batch, longest texts first."""
         encoded = self.tokenizer.encode_batch(texts) if texts else []
         lengths = [sum(e.attention_mask) for e in encoded]
         for rows in _batches(np.argsort([-n for n in lengths], kind="stable"), lengths, batch_size):
             width = lengths[rows[0]]
             ids = np.array([encoded[n].ids[:width] for n in rows], dtype=np.int64)
             mask = np.array([encoded[n].attention_mask[:width] for n in rows], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            yield rows, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for rows, feeds in self.feeds(texts, batch_size):
             out[rows] = self.session.run(None, feeds)[0]
-            if progress:
-                progress(len(rows))
         return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -38,18 +40,32 @@ def test_onnx_backend_matches_torch(embeddings, cache, backend, least_cosine):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["auto", "torch", "torch-bf16"])
-def test_torch_backends_match_fp32(cache, backend):
-    """Big batches (indexing) run on torch, in bfloat16 for torch-bf16 (and auto on a CPU that does bf16);
-    a few texts (a question) run on the fp32 ONNX export. Both give the fp32 vectors, near enough."""
+@pytest.mark.parametrize("backend", ["auto", "openvino", "torch", "torch-bf16"])
+def test_big_batch_backends_match_fp32(cache, backend):
+    """Big batches (indexing) run on OpenVINO or torch, in bfloat16 where the CPU does bf16 natively (openvino,
+    torch-bf16, auto); a few texts (a question) run on the fp32 ONNX export. Both give the fp32 vectors, near enough."""
     model = SentenceTransformerEmbeddings(backend=backend, cache_dir=cache)
     reference = model.model.encode(TEXTS, normalize_embeddings=True)
-    many = model.encode(TEXTS * 20)  # past SHORT_BATCH: torch
+    many = model.encode(TEXTS * 20)  # past SHORT_BATCH
     few = model.encode(TEXTS)  # the ONNX export
     assert many.dtype == few.dtype == np.float32
-    assert (many[: len(TEXTS)] * reference).sum(axis=1).min() > (0.999 if model.resolved_backend == "torch-bf16" else 0.99999)
+    resolved = model.resolved_backend
+    bf16 = resolved == "torch-bf16" or (resolved == "openvino" and model.openvino.precision == "bf16")
+    assert (many[: len(TEXTS)] * reference).sum(axis=1).min() > (0.999 if bf16 else 0.99999)
     assert (few * reference).sum(axis=1).min() > 0.99999
-    assert model.resolved_backend in ({"torch", "torch-bf16"} if backend == "auto" else {backend})
+    assert resolved == ("openvino" if backend == "auto" else backend)  # openvino is a dependency
+
+
+@pytest.mark.slow
+def test_openvino_batches_from_two_threads_keep_their_rows(cache):
+    """Each call runs its own queue of inference requests: two indexing threads at once get their own vectors."""
+    model = SentenceTransformerEmbeddings(backend="openvino", cache_dir=cache)
+    first, second = TEXTS * 20, list(reversed(TEXTS)) * 20
+    alone = [model.encode(first), model.encode(second)]
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(model.encode, [first, second]))
+    for a, b in zip(alone, together):
+        assert np.allclose(a, b, atol=1e-5)
 
 
 def test_unknown_backend_is_named():
