@@ -10,11 +10,10 @@ from typing import Callable, Iterator
 
 from langchain_core.documents import Document
 
-from chatbot.answering import Answer, Answerer, Notice, finalize
+from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from chatbot.errors import UserError
 from chatbot.freshness import digest_passages, freshness, newest_first, wants_digest
 from chatbot.followup import Turn, condense, is_followup
-from chatbot.llm import answering_parts
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -139,5 +138,10 @@ def build_chain(
         decompose=settings.decompose_questions,
         exact_dense=settings.exact_dense,
     )
-    answerer, condenser = answering_parts(settings, store.embeddings, llm)
+    if llm is None and settings.llm == "extractive":
+        # The default needs no LLM: chatbot.llm and LangChain's language-model stack (0.8 s to import) stay unloaded.
+        answerer, condenser = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below), condense
+    else:
+        
+        answerer, condenser = answering_parts(settings, store.embeddings, llm)
     return NewsQA(settings, store, retriever, answerer, condenser, today=today or date.today)
