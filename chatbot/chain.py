@@ -116,6 +116,24 @@ def build_store(settings: Settings, embeddings: SentenceTransformerEmbeddings | 
     return ArticleStore(settings, embeddings)
 
 
+def build_retriever(settings: Settings, store: ArticleStore) -> HybridRetriever:
+    return HybridRetriever(
+        store=store,
+        k=settings.k,
+        candidates=settings.candidates,
+        rrf_k=settings.rrf_k,
+        dense_weight=settings.dense_weight,
+        bm25_weight=settings.bm25_weight,
+        bm25_weight_long=settings.bm25_weight_long,
+        long_question_words=settings.long_question_words,
+        bm25_k1=settings.bm25_k1,
+        bm25_b=settings.bm25_b,
+        use_question_metadata=settings.question_metadata,
+        decompose=settings.decompose_questions,
+        exact_dense=settings.exact_dense,
+    )
+
+
 def build_chain(
     settings: Settings,
     llm=None,
@@ -125,23 +143,12 @@ def build_chain(
 ) -> NewsQA:
     """Assemble the product from settings; `llm`, `retriever` and `store` override the configured parts."""
     store = store or (retriever.store if retriever else build_store(settings))
-    retriever = retriever or HybridRetriever(
-        store=store,
-        k=settings.k,
-        candidates=settings.candidates,
-        rrf_k=settings.rrf_k,
-        dense_weight=settings.dense_weight,
-        bm25_weight=settings.bm25_weight,
-        bm25_weight_long=settings.bm25_weight_long,
-        long_question_words=settings.long_question_words,
-        use_question_metadata=settings.question_metadata,
-        decompose=settings.decompose_questions,
-        exact_dense=settings.exact_dense,
-    )
+    retriever = retriever or build_retriever(settings, store)
     if llm is None and settings.llm == "extractive":
         # The default needs no LLM: chatbot.llm and LangChain's language-model stack (0.8 s to import) stay unloaded.
         answerer, condenser = ExtractiveAnswerer(store.embeddings, settings.answer_sentences, settings.abstain_below), condense
     else:
-        
+        from chatbot.llm import answering_parts
+
         answerer, condenser = answering_parts(settings, store.embeddings, llm)
     return NewsQA(settings, store, retriever, answerer, condenser, today=today or date.today)

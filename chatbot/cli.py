@@ -83,9 +83,9 @@ def index_paths(store, paths: list[Path], progress: bool = True):
 
 def _save_snapshot(store) -> None:
     """Leave the retriever's snapshot of the new store version, so the next start loads one file."""
-    from chatbot.retrieval import HybridRetriever
+    from chatbot.chain import build_retriever
 
-    HybridRetriever(store=store).lexical()
+    build_retriever(state.settings, store).lexical()
 
 
 @index_app.command("add")

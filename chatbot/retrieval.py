@@ -84,6 +84,8 @@ class HybridRetriever(BaseRetriever):
     bm25_weight: float = 1.0
     bm25_weight_long: float = 1.0
     long_question_words: int = 20
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
     sources: list[str] | None = None
     since: date | datetime | None = None
     until: date | datetime | None = None
@@ -105,16 +107,23 @@ class HybridRetriever(BaseRetriever):
         with self._lock:
             if self._lexical is None or version != self._version:
                 path = self.store.snapshot_path()
-                loaded = load_snapshot(path, version)
+                key = self.snapshot_key(version)
+                loaded = load_snapshot(path, key)
                 if loaded is None:
                     rows = self.store.all_chunks()
                     texts = indexed_texts(rows)
-                    loaded = LexicalIndex(rows["ids"], texts, rows["metadatas"], rows["documents"]), self.store.vectors(rows["ids"], texts)[0]
-                    save_snapshot(path, version, loaded)
+                    lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"], rows["documents"], k1=self.bm25_k1, b=self.bm25_b)
+                    loaded = lexical, self.store.vectors(rows["ids"], texts)[0]
+                    save_snapshot(path, key, loaded)
                 self._lexical, vectors = loaded
                 self._vectors = vectors if self.exact_dense else None
                 self._version = version
             return self._lexical
+
+    def snapshot_key(self, version: str) -> str:
+        """What a snapshot must have been saved under to serve this retriever: the store's version and the
+        BM25 parameters (a BM25 built with others is stale)."""
+        return f"{version} bm25 k1={self.bm25_k1} b={self.bm25_b}"
 
     def _dense(self, scores: np.ndarray | None, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
         if scores is None:

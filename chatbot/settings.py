@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         " figures find the passage better than their blurred embedding (3.0 was best of 0.7-10 on MultiHop-RAG, where"
         " it cost short questions: docs/ablations.md).",
     )
+    bm25_k1: float = Field(0.9, description="BM25 term-frequency saturation (bm25s's default is 1.5).")
+    bm25_b: float = Field(
+        0.3,
+        description="BM25 length normalisation (bm25s's default is 0.75). Every chunk carries its article's header, so"
+        " a short chunk is mostly header and full normalisation lifts it over the passage that answers; 0.3 was in the"
+        " middle of the best region of a k1 x b grid on MultiHop-RAG (docs/ablations.md).",
+    )
     long_question_words: int = Field(20, description="Questions (or condensed follow-ups) of at least this many words count as long.")
     exact_dense: bool = Field(True, description="Dense search by a matrix product over all chunk vectors held in memory (exact, fast with filters) instead of Chroma's HNSW.")
     question_metadata: bool = Field(True, description="Also search within each outlet and date a question names (see docs/ablations.md).")

@@ -22,7 +22,9 @@ class LexicalIndex:
     """BM25 scores for every chunk at once, so filters are a mask and fusion sees the same ids as Chroma.
     It also holds each chunk's passage and metadata, so a search needs no read from the store."""
 
-    def __init__(self, ids: list[str], texts: list[str], metadatas: list[dict], documents: list[str] | None = None):
+    def __init__(
+        self, ids: list[str], texts: list[str], metadatas: list[dict], documents: list[str] | None = None, k1: float = 1.5, b: float = 0.75
+    ):
         self.ids = ids
         self.metadatas = metadatas
         self.documents = documents if documents is not None else texts
@@ -34,7 +36,7 @@ class LexicalIndex:
         self.outlets = sorted(set(self.sources) - {""})
         self._bm25 = None
         if ids:
-            self._bm25 = bm25s.BM25()
+            self._bm25 = bm25s.BM25(k1=k1, b=b)
             self._bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False), show_progress=False)
 
     def __len__(self) -> int:

@@ -74,11 +74,14 @@ def test_index_add_leaves_the_snapshot_the_next_start_loads(tmp_path):
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    from chatbot.chain import build_store
+    from chatbot.chain import build_retriever, build_store
     from chatbot.settings import Settings
 
-    indexed = build_store(Settings(store=store))
-    assert load_snapshot(indexed.snapshot_path(), indexed.version()) is not None
+    settings = Settings(store=store)
+    indexed = build_store(settings)
+    key = build_retriever(settings, indexed).snapshot_key(indexed.version())
+    assert load_snapshot(indexed.snapshot_path(), key) is not None
+    assert load_snapshot(indexed.snapshot_path(), HybridRetriever(store=indexed, bm25_b=0.75).snapshot_key(indexed.version())) is None
 
 
 def test_gradio_loads_without_rewriting_its_editor_stubs():
