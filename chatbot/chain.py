@@ -128,6 +128,7 @@ def build_retriever(settings: Settings, store: ArticleStore) -> HybridRetriever:
         long_question_words=settings.long_question_words,
         bm25_k1=settings.bm25_k1,
         bm25_b=settings.bm25_b,
+        sentence_weight=settings.sentence_weight,
         use_question_metadata=settings.question_metadata,
         decompose=settings.decompose_questions,
         exact_dense=settings.exact_dense,

@@ -14,6 +14,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from chatbot.answering import split_sentences
 from chatbot.query import QueryPlan, understand
 from index.lexical import LexicalIndex
 from index.snapshot import load_snapshot, save_snapshot
@@ -85,6 +86,7 @@ class HybridRetriever(BaseRetriever):
     bm25_weight_long: float = 1.0
     long_question_words: int = 20
     bm25_k1: float = 1.5
+    sentence_weight: float = Field(0.0, description="Weight of the best-sentence order fused into the final order (0: off).")
     bm25_b: float = 0.75
     sources: list[str] | None = None
     since: date | datetime | None = None
@@ -158,6 +160,15 @@ class HybridRetriever(BaseRetriever):
         fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
 
+    def _by_best_sentence(self, lexical: LexicalIndex, query: str, ids: list[str], chunks: dict) -> list[str]:
+        """The same passages, their order fused with the order of their best sentences (lexical.sentence_scores):
+        of an article's passages the one that answers is the one with a sentence holding the question's terms
+        together, where whole-passage scores tie on the shared article header."""
+        ids = [i for i in ids if i in chunks]
+        scores = lexical.sentence_scores(query, [split_sentences(chunks[i][0]) for i in ids])
+        by_sentence = [ids[n] for n in np.argsort(-np.asarray(scores), kind="stable")]
+        return [i for i, _ in rrf([(ids, 1.0), (by_sentence, self.sentence_weight)], self.rrf_k)]
+
     def is_long(self, question: str) -> bool:
         return len(_WORDS.findall(question)) >= self.long_question_words
 
@@ -209,6 +220,8 @@ class HybridRetriever(BaseRetriever):
         lists.append(self._fused(lexical, query, vector, base, memo, weight))
         ids = interleave(lists)[:k]
         chunks = lexical.chunks(ids)
+        if self.sentence_weight:
+            ids = self._by_best_sentence(lexical, query, ids, chunks)
         return [
             Document(page_content=chunks[i][0], metadata={**chunks[i][1], "chunk_id": i, "rank": r + 1}, id=i)
             for r, i in enumerate(ids)

@@ -66,10 +66,10 @@ class Settings(BaseSettings):
     dense_weight: float = Field(1.0, description="Weight of the dense ranking in the fusion.")
     bm25_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion, for questions shorter than long_question_words.")
     bm25_weight_long: float = Field(
-        3.0,
+        5.0,
         description="Weight of the BM25 ranking for long questions (long_question_words or more): their many names and"
-        " figures find the passage better than their blurred embedding (3.0 was best of 0.7-10 on MultiHop-RAG, where"
-        " it cost short questions: docs/ablations.md).",
+        " figures find the passage better than their blurred embedding (measured from 0.7 to 10 on MultiHop-RAG; for"
+        " every question it cost short ones: docs/ablations.md).",
     )
     bm25_k1: float = Field(0.9, description="BM25 term-frequency saturation (bm25s's default is 1.5).")
     bm25_b: float = Field(
@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="BM25 length normalisation (bm25s's default is 0.75). Every chunk carries its article's header, so"
         " a short chunk is mostly header and full normalisation lifts it over the passage that answers; 0.3 was in the"
         " middle of the best region of a k1 x b grid on MultiHop-RAG (docs/ablations.md).",
+    )
+    sentence_weight: float = Field(
+        1.0,
+        description="Weight, in a reciprocal rank fusion with the retrieved order, of the order of the passages' best"
+        " sentences (summed IDF of the question terms one sentence holds); it only reorders the k passages, 0 turns it"
+        " off (MultiHop-RAG MRR@10 0.65 -> 0.74: docs/ablations.md).",
     )
     long_question_words: int = Field(20, description="Questions (or condensed follow-ups) of at least this many words count as long.")
     exact_dense: bool = Field(True, description="Dense search by a matrix product over all chunk vectors held in memory (exact, fast with filters) instead of Chroma's HNSW.")

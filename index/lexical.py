@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import bm25s
 import numpy as np
@@ -35,9 +36,12 @@ class LexicalIndex:
         self.timestamps = np.array([int(m.get("published_ts") or 0) for m in metadatas], dtype=np.int64)
         self.outlets = sorted(set(self.sources) - {""})
         self._bm25 = None
+        self.idf: dict[str, float] = {}
         if ids:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False)
             self._bm25 = bm25s.BM25(k1=k1, b=b)
-            self._bm25.index(bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, show_progress=False), show_progress=False)
+            self._bm25.index(tokens, show_progress=False)
+            self.idf = _idf(tokens)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -65,6 +69,19 @@ class LexicalIndex:
             return np.zeros(0, dtype=np.float32)
         return self._bm25.get_scores(tokenize([query])[0])
 
+    def sentence_scores(self, query: str, passages: list[list[str]]) -> list[float]:
+        """For each passage (given as its sentences), the weight of the query's terms found together in its best
+        sentence: the summed IDF of the terms that sentence shares with the query."""
+        asked = set(tokenize([query])[0])
+        sentences = [s for p in passages for s in p]
+        terms = tokenize(sentences) if sentences else []
+        scores, n = [], 0
+        for passage in passages:
+            found = [sum(self.idf.get(t, 0.0) for t in set(terms[n + i]) & asked) for i in range(len(passage))]
+            scores.append(max(found, default=0.0))
+            n += len(passage)
+        return scores
+
     def top(self, scores: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) pairs of the best `k` chunks within the mask, only positive scores."""
         if not len(scores):
@@ -75,6 +92,15 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
         return [(self.ids[n], float(scores[n])) for n in top if scores[n] > 0]
+
+
+def _idf(tokens) -> dict[str, float]:
+    """BM25's inverse document frequency of every term of the tokenized chunks."""
+    counts = np.zeros(len(tokens.vocab))
+    for doc in tokens.ids:
+        counts[list(set(doc))] += 1
+    n = len(tokens.ids)
+    return {term: math.log(1 + (n - counts[i] + 0.5) / (counts[i] + 0.5)) for term, i in tokens.vocab.items()}
 
 
 def _codes(values: list[str]) -> tuple[np.ndarray, list[str]]:

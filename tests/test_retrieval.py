@@ -3,14 +3,32 @@ from datetime import date
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
+from chatbot.answering import split_sentences
 from chatbot.query import find_dates, find_outlets
 from chatbot.retrieval import HybridRetriever, interleave, rrf
+from index.lexical import LexicalIndex
 
 
 def test_rrf_and_interleave_are_plain_functions():
     fused = rrf([(["a", "b", "c"], 1.0), (["c", "a"], 1.0)], rrf_k=60)
     assert [i for i, _ in fused][:2] == ["a", "c"]
     assert interleave([["a", "b"], ["c", "a", "d"]]) == ["a", "c", "b", "d"]
+
+
+def test_a_passage_scores_by_its_sentence_holding_most_of_the_question():
+    """Two passages of one article share its header; the one with a sentence holding the question's terms
+    together (not spread over several sentences) comes first."""
+    header = "Bank fined | Wire, 2023-11-02\n"  # indexed with every passage of the article, not one of its sentences
+    spread = "The court met on Monday. A bank was in the news. Fraud is common."
+    together = "On Monday the court fined the bank for fraud. Markets were calm."
+    other = "Rain is expected over the weekend."
+    passages = [spread, together, other]
+    lexical = LexicalIndex(["spread", "together", "other"], [header + p for p in passages], [{}, {}, {}], passages)
+    question = "Which court fined the bank for fraud on Monday?"
+    scores = lexical.sentence_scores(question, [split_sentences(p) for p in passages])
+    assert scores[1] > scores[0] > 0
+    assert scores[2] == 0
+    assert lexical.sentence_scores(question, []) == []
 
 
 def test_outlets_and_dates_named_in_a_question():
