@@ -86,8 +86,8 @@ class HybridRetriever(BaseRetriever):
     bm25_weight_long: float = 1.0
     long_question_words: int = 20
     bm25_k1: float = 1.5
-    sentence_weight: float = Field(0.0, description="Weight of the best-sentence order fused into the final order (0: off).")
     bm25_b: float = 0.75
+    sentence_weight: float = Field(0.0, description="Weight of the best-sentence order fused into the final order (0: off).")
     sources: list[str] | None = None
     since: date | datetime | None = None
     until: date | datetime | None = None

@@ -53,7 +53,8 @@ def test_bench_json_has_every_figure(tiny, tmp_path):
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     assert ISSUE_KEYS <= set(figures)
     assert figures["chunks"] > 0 and figures["tutorial_chunks"] > 0
-    assert figures["backend"] in {"torch", "torch-bf16", "onnx", "onnx-int8"}  # auto is reported as what ran
+    # auto is reported as what ran, OpenVINO with its precision
+    assert figures["backend"] in {"openvino (bf16)", "openvino (f32)", "torch", "torch-bf16", "onnx", "onnx-int8"}
     for key in ISSUE_KEYS - {"backend", "chunks"}:
         assert isinstance(figures[key], float) and figures[key] > 0, (key, figures[key])
     assert figures["queries"] == 2
