@@ -97,8 +97,10 @@ def test_chat_streams_cites_follows_up_and_pins(page):
     assert source_titles(page)[0] == PUTIN
     assert page.locator("#nq-src-1 mark").inner_text().startswith("Rare earth minerals are a group of 17 elements")
 
-    page.locator("#nq-chat a.nq-cite").last.click()  # the marker leads to its source card
-    page.wait_for_selector("#nq-src-1.nq-flash")
+    marker = page.locator("#nq-chat a.nq-cite").last  # a marker leads to its own source card
+    card = marker.get_attribute("href")
+    marker.click()
+    page.wait_for_selector(f"{card}.nq-flash")
     assert len(page.context.pages) == 1
 
     ask(page, "What share of adults showed signs of addiction to ultra-processed foods?")
