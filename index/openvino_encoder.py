@@ -16,11 +16,9 @@ import numpy as np
 from index.onnx_encoder import OnnxEncoder
 
 
-def precision() -> str:
+def precision(core) -> str:
     """bf16 where the CPU does bf16 natively (AMX, AVX512-BF16), else f32."""
-    import openvino as ov
-
-    return "bf16" if "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+    return "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
 
 
 class OpenVinoEncoder(OnnxEncoder):
@@ -30,7 +28,7 @@ class OpenVinoEncoder(OnnxEncoder):
         import openvino as ov
 
         core = ov.Core()
-        self.precision = precision()
+        self.precision = precision(core)
         config = {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "THROUGHPUT"}
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
