@@ -81,8 +81,9 @@ class Settings(BaseSettings):
     sentence_weight: float = Field(
         1.0,
         description="Weight, in a reciprocal rank fusion with the retrieved order, of the order of the passages' best"
-        " sentences (summed IDF of the question terms one sentence holds); it only reorders the k passages, 0 turns it"
-        " off (MultiHop-RAG MRR@10 0.65 -> 0.74: docs/ablations.md).",
+        " sentences (summed IDF of the question terms one sentence holds, plus that of the terms of the question's clause"
+        " it matches best); it only reorders the k passages, 0 turns it off (MultiHop-RAG MRR@10 0.65 -> 0.76:"
+        " docs/ablations.md).",
     )
     long_question_words: int = Field(20, description="Questions (or condensed follow-ups) of at least this many words count as long.")
     exact_dense: bool = Field(True, description="Dense search by a matrix product over all chunk vectors held in memory (exact, fast with filters) instead of Chroma's HNSW.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import bm25s
 import numpy as np
@@ -13,6 +14,7 @@ import Stemmer
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 _STEMMER = Stemmer.Stemmer("english")
+_CLAUSES = re.compile(r"[,;]")
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
@@ -70,14 +72,19 @@ class LexicalIndex:
         return self._bm25.get_scores(tokenize([query])[0])
 
     def sentence_scores(self, query: str, passages: list[list[str]]) -> list[float]:
-        """For each passage (given as its sentences), the weight of the query's terms found together in its best
-        sentence: the summed IDF of the terms that sentence shares with the query."""
-        asked = set(tokenize([query])[0])
+        """For each passage (given as its sentences), how much of the query its best sentence says: the summed IDF
+        of the query terms the sentence holds, plus that of the terms it shares with the one clause of the query
+        (split at commas and semicolons) it matches best. Terms of one clause found together count twice, so a
+        sentence that says what one part of a long question says outranks one holding scattered words of several.
+        A query without commas is one clause, and the score is twice the summed IDF."""
+        asked, *clauses = [set(t) for t in tokenize([query] + _CLAUSES.split(query))]
         sentences = [s for p in passages for s in p]
-        terms = tokenize(sentences) if sentences else []
+        terms = [set(t) for t in tokenize(sentences)] if sentences else []
+        # fsum: exactly rounded, so equal term sets tie exactly whatever order a set yields its terms in
+        weight = lambda found: math.fsum(self.idf.get(t, 0.0) for t in found)
         scores, n = [], 0
         for passage in passages:
-            found = [sum(self.idf.get(t, 0.0) for t in set(terms[n + i]) & asked) for i in range(len(passage))]
+            found = [weight(s & asked) + max(weight(s & c) for c in clauses) for s in terms[n : n + len(passage)]]
             scores.append(max(found, default=0.0))
             n += len(passage)
         return scores

@@ -31,6 +31,23 @@ def test_a_passage_scores_by_its_sentence_holding_most_of_the_question():
     assert lexical.sentence_scores(question, []) == []
 
 
+def test_a_sentence_saying_one_clause_outranks_one_with_words_of_several():
+    """A long question asks several things; the sentence that says one of them beats a sentence holding more of
+    the question's words scattered over its clauses (which the summed IDF alone would put first)."""
+    scattered = "The mayor spoke by the river bridge as the team won the cup."
+    one_clause = "The mayor opened the new bridge over the river."
+    filler = [f"Item {n}: weather, traffic and prices were as usual." for n in range(20)]  # to give the terms IDF
+    passages = [scattered, one_clause, *filler]
+    lexical = LexicalIndex([str(n) for n in range(len(passages))], passages, [{}] * len(passages))
+    question = "Which mayor opened the new bridge over the river, and which team won the cup final?"
+    scores = lexical.sentence_scores(question, [[scattered], [one_clause]])
+    assert scores[1] > scores[0]
+    idf = lexical.idf
+    assert sum(idf[t] for t in ("mayor", "river", "bridg", "team", "won", "cup")) > sum(
+        idf[t] for t in ("mayor", "river", "bridg", "open", "new")
+    )  # the scattered sentence holds more of the question's weight in all
+
+
 def test_outlets_and_dates_named_in_a_question():
     sources = ["TechCrunch", "The Verge", "The Independent - Life and Style", "Fortune"]
     q = "Did The Verge and 'TechCrunch' report, on October 6, 2023, the same as The Independent - Life and Style?"
