@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 
 from chatbot.errors import UserError
-from chatbot.settings import Settings
+from chatbot.settings import Settings, load_settings
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -43,7 +43,10 @@ def main_options(
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # trafilatura warns about every page it discards; our loader already reports it in one line.
     logging.getLogger("trafilatura").setLevel(logging.ERROR)
-    state.settings = Settings(**({"store": store} if store else {}))
+    try:
+        state.settings = load_settings(**({"store": store} if store else {}))
+    except UserError as exc:
+        fail(str(exc))
 
 
 def _chain():

@@ -8,8 +8,10 @@ from typing import Literal
 import os
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
+
+from chatbot.errors import UserError
 
 
 def default_store_dir() -> Path:
@@ -131,3 +133,13 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(
         20.0, gt=0, description="Largest file the chat app accepts for upload, in MB; bigger uploads are refused before they are stored."
     )
+
+
+def load_settings(**values) -> Settings:
+    """The settings for an entry point; a bad value (NEWSQA_K=ten, a typo in config.toml) is a UserError of one
+    line naming each bad setting, not a validation traceback."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        bad = "; ".join(f"NEWSQA_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
+        raise UserError(f"bad setting {bad} (from the environment or {config_file()})") from None

@@ -15,6 +15,8 @@ import platformdirs
 from cachetools import LRUCache
 from langchain_core.embeddings import Embeddings
 
+from chatbot.errors import UserError
+
 log = logging.getLogger(__name__)
 
 # torch: sentence-transformers as shipped (fp32); torch-bf16: the same with its matrix products in bfloat16
@@ -43,6 +45,8 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.batch_size = batch_size
         if backend not in BACKENDS:
             raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
+        if backend == "openvino" and importlib.util.find_spec("openvino") is None:
+            raise UserError("NEWSQA_EMBEDDING_BACKEND=openvino needs the openvino package: pip install openvino, or use auto")
         self.backend = backend
         self.cache_dir = cache_dir
         self._recent: LRUCache = LRUCache(SHORT_CACHE)

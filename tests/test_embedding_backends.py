@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
+from chatbot.errors import UserError
 from index.embeddings import SentenceTransformerEmbeddings
 
 TEXTS = [
@@ -71,6 +73,12 @@ def test_openvino_batches_from_two_threads_keep_their_rows(cache):
 def test_unknown_backend_is_named():
     with pytest.raises(ValueError, match="unknown embedding backend 'gpu'"):
         SentenceTransformerEmbeddings(backend="gpu")
+
+
+def test_openvino_backend_without_the_package_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # what Python's import system reports for a missing package
+    with pytest.raises(UserError, match="needs the openvino package"):
+        SentenceTransformerEmbeddings(backend="openvino")
 
 
 @pytest.mark.slow
