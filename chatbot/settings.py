@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettin
 from chatbot.errors import UserError
 
 
+# What can encode the chunks (index/embeddings.py says what each one is); the one list of them.
+EmbeddingBackend = Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "onnx-int8"]
+
+
 def default_store_dir() -> Path:
     """The user's data folder for the embedded store (overridable by NEWSQA_STORE / --store)."""
     return Path(platformdirs.user_data_dir("newsqa")) / "store"
@@ -42,7 +46,7 @@ class Settings(BaseSettings):
 
     # -- embedding and chunking ---------------------------------------------
     embedding_model: str = Field("", description="A sentence-transformers model name or folder; empty means the bundled all-MiniLM-L6-v2.")
-    embedding_backend: Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "onnx-int8"] = Field(
+    embedding_backend: EmbeddingBackend = Field(
         "auto",
         description="How the embedding model runs: openvino (the weights exported to ONNX on first use and run by OpenVINO,"
         " in bfloat16 where the CPU does bf16 natively: the fastest for indexing, vectors within 1e-4 of fp32), torch"
@@ -141,5 +145,6 @@ def load_settings(**values) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        bad = "; ".join(f"NEWSQA_{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
+        prefix = Settings.model_config["env_prefix"]
+        bad = "; ".join(f"{prefix}{'_'.join(map(str, e['loc'])).upper()}={e.get('input')!r}: {e['msg']}" for e in exc.errors())
         raise UserError(f"bad setting {bad} (from the environment or {config_file()})") from None
