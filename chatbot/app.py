@@ -16,7 +16,7 @@ from typing import Iterator
 
 from chatbot.answering import Answer
 from chatbot.chain import Filters, NewsQA
-from chatbot.errors import UserError
+from index.errors import UserError
 from chatbot.followup import Turn
 from chatbot.gradio_import import import_gradio
 from chatbot.rendering import answer_markdown, api_markdown, day, escape_markdown, sources_html, timeline_svg

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 from langchain_core.documents import Document
 
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
-from chatbot.errors import UserError
+from index.errors import UserError
 from chatbot.freshness import digest_passages, freshness, newest_first, wants_digest
 from chatbot.followup import Turn, condense, is_followup
 from chatbot.retrieval import HybridRetriever, interleave

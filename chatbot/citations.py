@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 import numpy as np
 import Stemmer
 
-from chatbot.answering import ABSTAIN_TEXT, MARKER, content_words, split_sentences, tag_sentence
+from chatbot.answering import ABSTAIN_TEXT, MARKER, tag_sentence
+from index.text import content_words, split_sentences
 
 SUPPORTED = 0.5  # a cited passage scoring this much supports the sentence
 CLEARLY_SUPPORTED = 0.6  # a passage must score this much to replace or add a citation

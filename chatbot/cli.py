@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from chatbot.errors import UserError
+from index.errors import UserError
 from chatbot.settings import Settings, load_settings
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -192,8 +192,10 @@ def print_sources(answer) -> None:
         typer.echo("(unverified: no passage supports the sentences so marked)")
     if answer.citations:
         typer.echo("\nSources:")
+    from chatbot.rendering import outlet_line
+
     for c in answer.citations:
-        meta = ", ".join(x for x in (c.outlets, c.published_at[:10]) if x)
+        meta = ", ".join(x for x in (outlet_line(c.source, c.also_published_by), c.published_at[:10]) if x)
         typer.echo(f"[{c.n}] {c.title} ({meta}){'  ' + c.url if c.url else ''}")
         typer.echo(f"    “{c.sentence or c.text[:200]}”")
 

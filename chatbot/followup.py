@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from chatbot.answering import content_words
+from index.text import content_words
 
 _REFERS_BACK = re.compile(
     r"\b(he|she|it|its|they|them|their|theirs|his|her|hers|him|that|this|these|those|there|then|such|"

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from langchain_core.documents import Document
 
 from chatbot.query import find_dates, outlet_aliases
+from index.text import content_words
 
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "fourteen": 14, "thirty": 30}
 _LAST_N = re.compile(r"\b(?:past|last|previous)\s+(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(days?|weeks?|hours?)\b", re.I)
@@ -83,8 +84,6 @@ _ANY_DAY = date(2000, 1, 3)  # whether a question asks about recency does not de
 
 def wants_digest(question: str, outlets: list[str] = ()) -> bool:
     """True for "What's new today?", "Any news this week?": recency asked about, and no topic at all."""
-    from chatbot.answering import content_words  # here, not at import: answering imports this module
-
     if freshness(question, _ANY_DAY, outlets) is None:
         return False
     words = content_words(re.sub(r"['’]s\b", "", question))

@@ -24,7 +24,7 @@ from pydantic import PrivateAttr
 import prompts
 from chatbot.answering import ABSTAIN_TEXT, MARKER, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from chatbot.citations import check_citations
-from chatbot.errors import UserError
+from index.errors import UserError
 from chatbot.followup import Turn, condense
 from chatbot.settings import Settings
 

@@ -11,7 +11,8 @@ import re
 from datetime import date
 from urllib.parse import urlparse
 
-from chatbot.answering import Answer, Citation, content_words, split_sentences
+from chatbot.answering import Answer, Citation
+from index.text import content_words, split_sentences
 
 SOURCE_ANCHOR = "nq-src-{n}"
 # Markdown punctuation that could turn article text into links, images, emphasis, code or LaTeX.
@@ -156,3 +157,12 @@ def api_markdown(answer: Answer) -> str:
         url = safe_url(c.url)
         lines.append(f"[{c.n}] {c.title}" + (f" ({meta})" if meta else "") + (f" <{url}>" if url else ""))
     return "\n".join(lines)
+
+
+def outlet_line(source: str, also: list[str]) -> str:
+    """'AP, also published by X and Y' (or just 'AP')."""
+    others = [o for o in dict.fromkeys(also) if o and o != source]
+    if not others:
+        return source
+    named = others[0] if len(others) == 1 else f"{', '.join(others[:-1])} and {others[-1]}"
+    return f"{source}, also published by {named}" if source else f"also published by {named}"

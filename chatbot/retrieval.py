@@ -14,11 +14,11 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from chatbot.answering import split_sentences
 from chatbot.query import QueryPlan, understand
 from index.lexical import LexicalIndex
 from index.snapshot import load_snapshot, save_snapshot
 from index.store import ArticleStore, indexed_texts
+from index.text import split_sentences
 
 
 _WORDS = re.compile(r"\w+")

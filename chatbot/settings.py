@@ -11,11 +11,11 @@ import platformdirs
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict, TomlConfigSettingsSource
 
-from chatbot.errors import UserError
+from index.embeddings import EmbeddingBackend
+from index.errors import UserError
 
 
 # What can encode the chunks (index/embeddings.py says what each one is); the one list of them.
-EmbeddingBackend = Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "onnx-int8"]
 
 
 def default_store_dir() -> Path:

@@ -96,12 +96,3 @@ class DuplicateIndex:
             if self.ids[n] != exclude:
                 return self.ids[n], float(scores[n])
         return None
-
-
-def outlet_line(source: str, also: list[str]) -> str:
-    """'AP, also published by X and Y' (or just 'AP')."""
-    others = [o for o in dict.fromkeys(also) if o and o != source]
-    if not others:
-        return source
-    named = others[0] if len(others) == 1 else f"{', '.join(others[:-1])} and {others[-1]}"
-    return f"{source}, also published by {named}" if source else f"also published by {named}"

@@ -9,15 +9,14 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import get_args
+from typing import Literal, get_args
 
 import numpy as np
 import platformdirs
 from cachetools import LRUCache
 from langchain_core.embeddings import Embeddings
 
-from chatbot.errors import UserError
-from chatbot.settings import EmbeddingBackend
+from index.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +27,7 @@ log = logging.getLogger(__name__)
 # natively, else torch; onnx: the ONNX export run by onnxruntime (fp32); onnx-int8: that export with int8
 # weights in its matrix products. All but onnx and onnx-int8 encode a few texts (questions) with the fp32
 # export on onnxruntime.
+EmbeddingBackend = Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "onnx-int8"]
 BACKENDS = get_args(EmbeddingBackend)
 EXPORT_BACKENDS = ("onnx", "onnx-int8")  # the export on onnxruntime encodes everything
 SHORT_BATCH = 64  # texts; up to this many go to `short_encoder` (see there)

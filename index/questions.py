@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 
-from chatbot.answering import content_words, split_sentences
+from index.text import content_words, split_sentences
 from index.articles import Article
 from index.chunking import sections
 

@@ -26,7 +26,7 @@ from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
 from tqdm import tqdm
 
-from chatbot.errors import UserError
+from index.errors import UserError
 from index.articles import Article
 from index.chunking import Chunk, chunk_article
 from index.duplicates import DuplicateIndex, decode_signature, encode_signature, signature

@@ -2,7 +2,7 @@ from langchain_core.documents import Document
 
 from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, cite, finalize, split_sentences
 from chatbot.chain import Filters
-from chatbot.errors import UserError
+from index.errors import UserError
 from chatbot.followup import Turn, condense, is_followup
 
 import pytest

@@ -8,7 +8,8 @@ import pytest
 from chatbot.chain import build_chain
 from chatbot.settings import Settings
 from index.articles import Article
-from index.duplicates import decode_signature, encode_signature, outlet_line, shingles, signature, similarity
+from chatbot.rendering import outlet_line
+from index.duplicates import decode_signature, encode_signature, shingles, signature, similarity
 from index.store import ArticleStore
 from index.web import WebClient
 from tests.local_site import STORIES, Route, article_page, site  # noqa: F401  (site is a fixture)
@@ -82,7 +83,7 @@ def test_same_wire_story_under_two_outlets_is_one_source_with_two_outlets(site, 
     answer = chain.ask("What interest rate did the Northland central bank hold?")
     cited = [c for c in answer.citations if c.article_id == pages[0].id]
     assert cited, answer.as_json()
-    assert cited[0].outlets == "Wire Service, also published by Daily Post"
+    assert outlet_line(cited[0].source, cited[0].also_published_by) == "Wire Service, also published by Daily Post"
     assert all(c.source != "Daily Post" for c in answer.citations)
 
     # Re-adding the copy changes nothing; re-indexing the original (it changed) keeps its other outlets.

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from chatbot.errors import UserError
+from index.errors import UserError
 from index.embeddings import SentenceTransformerEmbeddings
 
 TEXTS = [

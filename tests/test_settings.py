@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.errors import UserError
+from index.errors import UserError
 from chatbot.settings import Settings, load_settings
 from tests.conftest import ROOT
 
