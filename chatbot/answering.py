@@ -12,7 +12,7 @@ from typing import Iterator
 import numpy as np
 from langchain_core.documents import Document
 
-from chatbot.freshness import wants_digest
+from chatbot.plan import QueryPlan
 from index.text import WORD as _WORD, content_words, split_sentences
 
 ABSTAIN_TEXT = "The indexed articles don't say."
@@ -67,10 +67,10 @@ class Answerer(ABC):
     name: str = "answerer"
 
     @abstractmethod
-    def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
+    def stream(self, plan: QueryPlan, passages: list[Document]) -> Iterator[str]:
         """Pieces of the answer text as they are produced (a `Notice` piece restarts the answer).
-        `query` is the standalone retrieval query when `question` is a follow-up that only makes
-        sense with the conversation."""
+        `plan.query` is the standalone retrieval query when `plan.question` is a follow-up that only
+        makes sense with the conversation."""
 
     def finish(self, text: str, passages: list[Document], query: str = "") -> Answer:
         """The final Answer from the streamed text."""
@@ -179,12 +179,12 @@ class ExtractiveAnswerer(Answerer):
         keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n][1])), candidates[n][0]))
         return [candidates[n] for n in sorted(keep[: self.shortlist])]
 
-    def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
-        if wants_digest(question, [p.metadata.get("source", "") for p in passages]):
+    def stream(self, plan: QueryPlan, passages: list[Document]) -> Iterator[str]:
+        if plan.digest:
             # "What's new today?" matches no sentence well: the lead sentence of each (newest) article answers it.
             yield from digest(passages)
             return
-        chosen = self.select(question, passages, query)
+        chosen = self.select(plan.question, passages, plan.query)
         if not chosen:
             yield ABSTAIN_TEXT
             return

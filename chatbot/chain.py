@@ -12,8 +12,9 @@ from langchain_core.documents import Document
 
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from index.errors import UserError
-from chatbot.freshness import digest_passages, freshness, newest_first, wants_digest
+from chatbot.freshness import digest_passages, newest_first
 from chatbot.followup import Turn, condense, is_followup
+from chatbot.plan import QueryPlan, understand
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -51,20 +52,33 @@ class NewsQA:
         if filters.since and filters.until and _as_date(filters.since) > _as_date(filters.until):
             raise UserError("--since is after --until: no article can match")
 
+    def plan(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> QueryPlan:
+        """The one understanding of the question, read by the retriever and the answerer."""
+        filters = filters or Filters()
+        return understand(
+            question,
+            self.retriever.known_sources(),
+            query=self.history_condenser(question, history or []),
+            today=self.today(),
+            window_given=bool(filters.since or filters.until),
+            long_question_words=self.settings.long_question_words,
+        )
+
     def retrieve(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> tuple[str, list[Document]]:
         """The retrieval query actually used (after follow-up handling) and the passages, best first."""
+        plan = self.plan(question, history, filters)
+        return plan.query, self.passages(plan, history, filters)
+
+    def passages(self, plan: QueryPlan, history: list[Turn] | None = None, filters: Filters | None = None) -> list[Document]:
         history = history or []
         filters = filters or Filters()
-        query = self.history_condenser(question, history)
-        k = self.settings.k
-        search = dict(sources=filters.sources, since=filters.since, until=filters.until, long_question=self.retriever.is_long(question))
-        outlets = self.retriever.known_sources()
-        fresh = freshness(question, self.today(), outlets) if not (filters.since or filters.until) else None
-        if fresh:
+        question, query, k = plan.question, plan.query, self.settings.k
+        search = dict(sources=filters.sources, since=filters.since, until=filters.until, plan=plan)
+        if plan.fresh:
             # Asked for the latest news: the question's window, and the newest relevant passages first.
-            search.update(since=fresh.since, until=fresh.until)
+            search.update(since=plan.fresh.since, until=plan.fresh.until)
             docs = self.retriever.search(query, k=4 * k, article_ids=filters.article_ids, **search)
-            return query, (digest_passages(docs, k) if wants_digest(question, outlets) else newest_first(docs, k))
+            return digest_passages(docs, k) if plan.digest else newest_first(docs, k)
         cited = history[-1].cited_article_ids if history else []
         if filters.article_ids:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
@@ -77,7 +91,7 @@ class NewsQA:
             docs = [by_id[i] for i in interleave([[d.id for d in pinned], [d.id for d in general]])[:k]]
         else:
             docs = self.retriever.search(query, k=k, **search)
-        return query, docs
+        return docs
 
     def stream(
         self, question: str, history: list[Turn] | None = None, filters: Filters | None = None
@@ -85,12 +99,14 @@ class NewsQA:
         """Pieces of answer text as they come, then the final Answer (with checked citations)."""
         filters = filters or Filters()
         self.check(question, filters)
-        query, docs = self.retrieve(question, history, filters)
+        plan = self.plan(question, history, filters)
+        docs = self.passages(plan, history, filters)
+        query = plan.query
         if not docs:
             yield finalize("", [], query)
             return
         pieces, notice = [], ""
-        for piece in self.answerer.stream(question, docs, query=query):
+        for piece in self.answerer.stream(plan, docs):
             if isinstance(piece, Notice):
                 notice, pieces = str(piece), []  # e.g. the LLM failed: the fallback's answer follows
             else:

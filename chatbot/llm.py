@@ -26,6 +26,7 @@ from chatbot.answering import ABSTAIN_TEXT, MARKER, Answer, Answerer, Extractive
 from chatbot.citations import check_citations
 from index.errors import UserError
 from chatbot.followup import Turn, condense
+from chatbot.plan import QueryPlan
 from chatbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -217,8 +218,9 @@ class LLMAnswerer(Answerer):
         self.encode = encode
         self.label = label or f"the chat model {type(chat_model).__name__}"
 
-    def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
+    def stream(self, plan: QueryPlan, passages: list[Document]) -> Iterator[str]:
         # A follow-up only makes sense with the conversation, which the model does not see: add its standalone form.
+        question, query = plan.question, plan.query
         asked = f"{question}\n(A follow-up question; in full: {query})" if query and query != question else question
         try:
             for chunk in self.chat_model.stream(answer_messages(asked, passages)):
@@ -228,7 +230,7 @@ class LLMAnswerer(Answerer):
             notice = f"{self.label} failed ({failure_reason(exc)}); showing the extractive answer. Check that the server runs, or set NEWSQA_LLM=extractive."
             log.info("%s", notice)  # shown to the user as the Notice: logged quietly to say it once
             yield Notice(notice)
-            yield from self.fallback.stream(question, passages, query)
+            yield from self.fallback.stream(plan, passages)
 
     def finish(self, text: str, passages: list[Document], query: str = "") -> Answer:
         checked = check_citations(text, [d.page_content for d in passages], self.encode)
@@ -250,9 +252,9 @@ class UnavailableAnswerer(Answerer):
         self.fallback = fallback
         self.reason = reason
 
-    def stream(self, question: str, passages: list[Document], query: str | None = None) -> Iterator[str]:
+    def stream(self, plan: QueryPlan, passages: list[Document]) -> Iterator[str]:
         yield Notice(f"{self.reason}; showing the extractive answer.")
-        yield from self.fallback.stream(question, passages, query)
+        yield from self.fallback.stream(plan, passages)
 
 
 def _history_text(history: list[Turn]) -> str:

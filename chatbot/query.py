@@ -28,14 +28,6 @@ class SubQuery:
     dates: list[date] = field(default_factory=list)
 
 
-@dataclass
-class QueryPlan:
-    question: str
-    outlets: list[str] = field(default_factory=list)
-    dates: list[date] = field(default_factory=list)
-    parts: list[SubQuery] = field(default_factory=list)
-
-
 def outlet_aliases(source: str) -> set[str]:
     """Ways a question may name an outlet: 'The Independent - Life and Style' is also 'The Independent'."""
     names = {source}
@@ -114,7 +106,3 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
             parts.append(SubQuery(text, names, find_dates(text)))
     return parts if len(parts) >= 2 else []
 
-
-def understand(question: str, sources: list[str]) -> QueryPlan:
-    outlets = find_outlets(question, sources)
-    return QueryPlan(question, outlets, find_dates(question), decompose(question, outlets))

@@ -12,16 +12,15 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, PrivateAttr
 
-from chatbot.query import QueryPlan, understand
+from chatbot.plan import QueryPlan, understand
+from chatbot.settings import Settings
 from index.lexical import LexicalIndex
 from index.snapshot import load_snapshot, save_snapshot
 from index.store import ArticleStore, indexed_texts
 from index.text import split_sentences
 
-
-_WORDS = re.compile(r"\w+")
 
 
 def _ts(value: date | datetime | None, end: bool = False) -> int | None:
@@ -68,6 +67,9 @@ def interleave(lists: list[list[str]]) -> list[str]:
     return list(seen)
 
 
+_DEFAULTS = Settings.model_fields
+
+
 class HybridRetriever(BaseRetriever):
     """Passages for a question, best first. Filters: outlets, date range, article ids (a pinned source).
 
@@ -77,25 +79,25 @@ class HybridRetriever(BaseRetriever):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
+    # The defaults are the product's settings (described there): one source of defaults.
     store: ArticleStore
-    k: int = 5
-    candidates: int = 50
-    rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
-    bm25_weight_long: float = 1.0
-    long_question_words: int = 20
-    bm25_k1: float = 1.5
-    bm25_b: float = 0.75
-    sentence_weight: float = Field(0.0, description="Weight of the best-sentence order fused into the final order (0: off).")
+    k: int = _DEFAULTS["k"].default
+    candidates: int = _DEFAULTS["candidates"].default
+    rrf_k: int = _DEFAULTS["rrf_k"].default
+    dense_weight: float = _DEFAULTS["dense_weight"].default
+    bm25_weight: float = _DEFAULTS["bm25_weight"].default
+    bm25_weight_long: float = _DEFAULTS["bm25_weight_long"].default
+    long_question_words: int = _DEFAULTS["long_question_words"].default
+    bm25_k1: float = _DEFAULTS["bm25_k1"].default
+    bm25_b: float = _DEFAULTS["bm25_b"].default
+    sentence_weight: float = _DEFAULTS["sentence_weight"].default
+    use_question_metadata: bool = _DEFAULTS["question_metadata"].default
+    decompose: bool = _DEFAULTS["decompose_questions"].default
+    exact_dense: bool = _DEFAULTS["exact_dense"].default
     sources: list[str] | None = None
     since: date | datetime | None = None
     until: date | datetime | None = None
     article_ids: list[str] | None = None
-    use_question_metadata: bool = Field(True, description="Search per outlet/date the question names.")
-    decompose: bool = Field(True, description="Search each part of a question that names several outlets on its own.")
-
-    exact_dense: bool = Field(True, description="Dense scores by one matrix product over all chunk vectors, not Chroma's HNSW.")
 
     _lexical: LexicalIndex | None = PrivateAttr(None)
     _vectors: Any = PrivateAttr(None)
@@ -149,9 +151,6 @@ class HybridRetriever(BaseRetriever):
     def known_sources(self) -> list[str]:
         return self.lexical().outlets
 
-    def plan(self, query: str) -> QueryPlan:
-        return understand(query, self.known_sources())
-
     def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, memo: dict, bm25_weight: float) -> list[str]:
         dense_scores, bm25_scores = self._scores(lexical, query, vector, memo)
         mask = lexical.mask(**filters)
@@ -169,9 +168,6 @@ class HybridRetriever(BaseRetriever):
         by_sentence = [ids[n] for n in np.argsort(-np.asarray(scores), kind="stable")]
         return [i for i, _ in rrf([(ids, 1.0), (by_sentence, self.sentence_weight)], self.rrf_k)]
 
-    def is_long(self, question: str) -> bool:
-        return len(_WORDS.findall(question)) >= self.long_question_words
-
     @staticmethod
     def _window(days: list[date], base: dict) -> dict:
         """A date filter a day either side of the days a question names (none when a filter is set)."""
@@ -187,10 +183,10 @@ class HybridRetriever(BaseRetriever):
         since: date | datetime | None = None,
         until: date | datetime | None = None,
         article_ids: list[str] | None = None,
-        long_question: bool | None = None,
+        plan: QueryPlan | None = None,
     ) -> list[Document]:
-        """`long_question` (default: judged from `query`) gives BM25 its long-question weight; a follow-up
-        passes what its own words say, not its condensed query, which the previous question lengthens."""
+        """Passages for `query`. `plan` is the chain's understanding of the question (outlets, dates and parts
+        to search within, and whether it is long: BM25 then weighs more); without one, the query is read here."""
         k = k or self.k
         base = {
             "sources": sources if sources is not None else self.sources,
@@ -201,11 +197,10 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()  # one version check per search
         if len(lexical) == 0:
             return []
-        long = self.is_long(query) if long_question is None else long_question
-        weight = self.bm25_weight_long if long else self.bm25_weight
+        plan = plan or understand(query, lexical.outlets, long_question_words=self.long_question_words)
+        weight = self.bm25_weight_long if plan.long else self.bm25_weight
         lists, memo = [], {}
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
-            plan = understand(query, lexical.outlets)
             parts = plan.parts if self.decompose else []
             vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
             vector = vectors[0].tolist()

@@ -1,6 +1,7 @@
 from langchain_core.documents import Document
 
-from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, cite, finalize, split_sentences
+from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, cite, finalize
+from index.text import split_sentences
 from chatbot.chain import Filters
 from index.errors import UserError
 from chatbot.followup import Turn, condense, is_followup

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from chatbot.retrieval import HybridRetriever
+from chatbot.chain import build_retriever
 from chatbot.settings import Settings
 from index.store import ArticleStore
 from tests.conftest import MULTIHOP, ROOT
@@ -68,7 +68,7 @@ def test_killed_indexing_leaves_a_consistent_store(corpus, tmp_path, embeddings)
             assert sum(1 for m in visible["metadatas"] if m["article_id"] == article_id) == row["chunks"], f"seed {seed}"
         assert {m["article_id"] for m in visible["metadatas"]} <= set(records)
         if records:
-            assert HybridRetriever(store=store, k=3).invoke("news")
+            assert build_retriever(Settings(k=3), store).invoke("news")
 
     subprocess.run(index_cmd(target, corpus), cwd=ROOT, env=env(), check=True, capture_output=True, timeout=900)
     store, records, visible = snapshot(target, embeddings)

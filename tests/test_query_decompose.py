@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from chatbot.query import decompose, understand
+from chatbot.plan import understand
+from chatbot.query import decompose
 
 SOURCES = ["TechCrunch", "The Verge", "Sporting News", "CBSSports.com", "The Independent - Life and Style", "The Independent - Sports"]
 

@@ -3,9 +3,11 @@ from datetime import date
 import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
-from chatbot.answering import split_sentences
+from chatbot.chain import build_retriever
 from chatbot.query import find_dates, find_outlets
 from chatbot.retrieval import HybridRetriever, interleave, rrf
+from chatbot.settings import Settings
+from index.text import split_sentences
 from index.lexical import LexicalIndex
 
 
@@ -58,19 +60,19 @@ def test_outlets_and_dates_named_in_a_question():
 
 
 def test_hybrid_finds_the_seed_faq(seeded_store):
-    docs = HybridRetriever(store=seeded_store, k=3).invoke("What are rare earth minerals?")
+    docs = product_retriever(seeded_store, k=3).invoke("What are rare earth minerals?")
     assert len(docs) == 3
     assert "group of 17 elements" in docs[0].page_content
     assert docs[0].metadata["title"].startswith("Putin")
 
 
 def test_exact_term_reaches_the_top_through_bm25(seeded_store):
-    docs = HybridRetriever(store=seeded_store, k=5).invoke("Erin Palinski-Wade")
+    docs = product_retriever(seeded_store, k=5).invoke("Erin Palinski-Wade")
     assert any("Palinski-Wade" in d.page_content for d in docs[:2])
 
 
 def test_filters_by_outlet_date_and_article(seeded_store):
-    r = HybridRetriever(store=seeded_store, k=5)
+    r = product_retriever(seeded_store, k=5)
     docs = r.invoke("technology news", sources=["TechCrunch"])
     assert docs and all(d.metadata["source"] == "TechCrunch" for d in docs)
     docs = r.invoke("news", since=date(2023, 12, 1), until=date(2023, 12, 31))
@@ -81,12 +83,12 @@ def test_filters_by_outlet_date_and_article(seeded_store):
 
 
 def test_named_outlet_is_searched(seeded_store):
-    docs = HybridRetriever(store=seeded_store, k=4).invoke("What did Fortune report about this?")
+    docs = product_retriever(seeded_store, k=4).invoke("What did Fortune report about this?")
     assert docs[0].metadata["source"] == "Fortune"
 
 
 def test_empty_store_returns_nothing(store):
-    assert HybridRetriever(store=store).invoke("anything") == []
+    assert product_retriever(store).invoke("anything") == []
 
 
 class TestStandardRetriever(RetrieversIntegrationTests):
@@ -98,7 +100,7 @@ class TestStandardRetriever(RetrieversIntegrationTests):
 
     @property
     def retriever_constructor(self):
-        return HybridRetriever
+        return product_retriever
 
     @property
     def retriever_constructor_params(self):
@@ -107,3 +109,12 @@ class TestStandardRetriever(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self):
         return "rare earth minerals"
+
+
+def product_retriever(store, **settings) -> HybridRetriever:
+    """The retriever as the product builds it, from its settings (`k=3` and the like override them)."""
+    return build_retriever(Settings(**settings), store)
+
+
+def test_the_retriever_defaults_are_the_products_settings(store):
+    assert HybridRetriever(store=store).model_dump(exclude={"store"}) == build_retriever(Settings(), store).model_dump(exclude={"store"})

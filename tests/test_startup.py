@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
+from chatbot.chain import build_retriever
 from chatbot.retrieval import HybridRetriever
+from chatbot.settings import Settings
 from index.snapshot import load_snapshot, save_snapshot
 from tests.conftest import ROOT
 
@@ -56,11 +58,11 @@ def test_the_retriever_sees_writes_after_loading_a_snapshot(settings, store, emb
 
     first = Article(title="Lithium mine opens", body="A lithium mine opened in Nevada on Monday. " * 5, source="Wire")
     store.add([first])
-    HybridRetriever(store=store).lexical()  # writes the snapshot of this version
+    build_retriever(Settings(), store).lexical()  # writes the snapshot of this version
     assert store.snapshot_path().exists()
     second = Article(title="Copper price record", body="Copper prices hit a record high in London trading. " * 5, source="Wire")
     store.add([second])
-    retriever = HybridRetriever(store=store)
+    retriever = build_retriever(Settings(), store)
     titles = {d.metadata["title"] for d in retriever.search("copper price record in London", k=3)}
     assert "Copper price record" in titles
 

@@ -1,0 +1,58 @@
+"""One understanding of a question: the chain makes a `QueryPlan` once per ask and hands it to the
+retriever and the answerer, which read it instead of parsing the question again."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from chatbot.freshness import Freshness, freshness, topicless
+from chatbot.query import SubQuery, decompose, find_dates, find_outlets
+
+_WORDS = re.compile(r"\w+")
+LONG_QUESTION_WORDS = 20
+
+
+@dataclass
+class QueryPlan:
+    question: str  # what the user asked, as asked
+    query: str  # what is searched: the question, or a follow-up made to stand on its own
+    outlets: list[str] = field(default_factory=list)  # known outlets the query names
+    dates: list[date] = field(default_factory=list)  # dates the query names
+    parts: list[SubQuery] = field(default_factory=list)  # one per outlet mention, when it names several
+    fresh: Freshness | None = None  # the recency asked for; None also when a filter already sets the window
+    digest: bool = False  # "What's new today?": recency asked for and no topic
+    long: bool = False  # many words of its own: BM25 weighs more
+
+    @property
+    def asks(self) -> list[str]:
+        """The texts an answer sentence should match: the question, and its standalone form when it differs."""
+        return [self.question] + ([self.query] if self.query and self.query != self.question else [])
+
+
+def understand(
+    question: str,
+    outlets: list[str],
+    query: str | None = None,
+    today: date | None = None,
+    window_given: bool = False,
+    long_question_words: int = LONG_QUESTION_WORDS,
+) -> QueryPlan:
+    """The plan of `question` (searched as `query`, default the question itself) among the known `outlets`.
+
+    Outlets, dates and parts come from the searched text (a follow-up's standalone form names what the
+    bare question only refers to); recency and length come from the question's own words."""
+    query = query or question
+    named = find_outlets(query, outlets)
+    fresh = freshness(question, today or date.today(), outlets)
+    return QueryPlan(
+        question=question,
+        query=query,
+        outlets=named,
+        dates=find_dates(query),
+        parts=decompose(query, named),
+        fresh=None if window_given else fresh,
+        digest=fresh is not None and topicless(question),
+        long=len(_WORDS.findall(question)) >= long_question_words,
+    )
