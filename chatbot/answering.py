@@ -12,10 +12,13 @@ from typing import Iterator
 import numpy as np
 from langchain_core.documents import Document
 
+from chatbot import composer
 from chatbot.plan import QueryPlan
+from chatbot.query import answer_kind
 from index.text import WORD as _WORD, content_words, split_sentences
 
 ABSTAIN_TEXT = "The indexed articles don't say."
+ABSTAIN_PREFIX = "The indexed articles don't "
 MARKER = re.compile(r"\[(\d{1,3})\]")
 @dataclass
 class Citation:
@@ -54,6 +57,11 @@ class Answer:
             "notice": self.notice,
             "unverified": self.unverified,
         }
+
+
+def is_abstention(text: str) -> bool:
+    """The answer says the articles don't answer ("The indexed articles don't say." / "... don't mention X.")."""
+    return text == ABSTAIN_TEXT or (text.startswith(ABSTAIN_PREFIX) and not MARKER.search(text))
 
 
 class Notice(str):
@@ -96,8 +104,8 @@ def _citation(n: int, doc: Document, sentence: str) -> Citation:
 def finalize(text: str, passages: list[Document], query: str = "") -> Answer:
     """Drop markers that point to no passage, renumber the rest 1..n in order of first use."""
     text = text.strip()
-    if not text or text == ABSTAIN_TEXT:
-        return Answer(ABSTAIN_TEXT, [], True, query, passages)
+    if not text or is_abstention(text):
+        return Answer(text or ABSTAIN_TEXT, [], True, query, passages)
     order: dict[int, int] = {}
     supporting: dict[int, str] = {}
 
@@ -121,62 +129,91 @@ def finalize(text: str, passages: list[Document], query: str = "") -> Answer:
 
 
 class ExtractiveAnswerer(Answerer):
-    """Picks the passage sentences most similar to the question and quotes them with their citations.
-
-    Abstains when no sentence reaches `abstain_below` (cosine similarity to the question), rather
-    than quoting something unrelated.
-    """
+    """Quotes the passage sentence that says what was asked, and one more only when it adds what the first lacks
+    (chatbot/composer.py); says which name the articles don't mention, or abstains when no sentence is at least
+    `abstain_below` similar to the question, rather than quoting something near it."""
 
     name = "extractive"
 
-    def __init__(self, embeddings, max_sentences: int = 3, abstain_below: float = 0.35, margin: float = 0.12, shortlist: int = 16):
+    def __init__(self, embeddings, max_sentences: int = 2, abstain_below: float = 0.35, margin: float = 0.12, shortlist: int = 16, faq_match: float = 0.8):
         self.embeddings = embeddings
         self.shortlist = shortlist
         self.max_sentences = max_sentences
         self.abstain_below = abstain_below
         self.margin = margin
+        self.faq_match = faq_match
 
-    def select(self, question: str, passages: list[Document], query: str | None = None) -> list[tuple[int, str, float]]:
-        """(passage position, sentence, score) of the chosen sentences, best first; empty means abstain.
+    def compose(self, plan: QueryPlan, passages: list[Document]) -> composer.Composed:
+        """The sentences to quote (lead first) or why there are none.
 
-        For a follow-up, similarity is the mean over the bare question (what is asked now) and the
-        standalone query (what it is about), so the answer neither drifts off topic nor repeats the
-        previous answer."""
-        candidates = [
-            (pos, s)
-            for pos, doc in enumerate(passages, 1)
-            for s in split_sentences(doc.page_content)
-            if not s.rstrip().endswith("?") and len(_WORD.findall(s)) >= 5
-        ]
+        For a follow-up, similarity is the mean over the bare question (what is asked now) and the standalone
+        query (what it is about), so the answer neither drifts off topic nor repeats the previous answer."""
+        if not content_words(plan.question):
+            return composer.Composed([])  # punctuation, a URL-less scrawl, "x x x": nothing to answer
+        # A name the archive never mentions cannot be answered about; a short question is also declined when the
+        # passages found for it don't mention one of its names (a long one may name more than k passages hold).
+        if plan.unknown_sources:
+            return composer.Composed([], composer.not_indexed(plan.unknown_sources))
+        missing = plan.unknown or ([] if plan.long else composer.missing_names(plan, passages))
+        if missing:
+            return composer.Composed([], composer.not_mentioned(missing))
+        candidates = composer.sentences_of(passages)
+        pairs = composer.faq_pairs(passages)
+        if not candidates and not pairs:
+            return composer.Composed([])
+        candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)))
+        parts = plan.asked if len(plan.asked) > 1 else []
+        texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates]
+        vectors = self.embeddings.encode(texts)
+        n_asks, n_parts, n_pairs = len(plan.asks), len(parts), len(pairs)
+        asks = vectors[:n_asks]
+        part_vectors = vectors[n_asks : n_asks + n_parts]
+        pair_vectors = vectors[n_asks + n_parts : n_asks + n_parts + n_pairs]
+        sv = vectors[n_asks + n_parts + n_pairs :]
+        if pairs and not parts:
+            match = pair_vectors @ asks[0]
+            best_pair = int(np.argmax(match))
+            if match[best_pair] >= self.faq_match:
+                return composer.Composed([pairs[best_pair][1]])
         if not candidates:
-            return []
-        asks = [question] + ([query] if query and query != question else [])
-        candidates = self._shortlist(candidates, content_words(" ".join(asks)))
-        vectors = self.embeddings.encode(asks + [s for _, s in candidates])
-        qv, sv = vectors[: len(asks)], vectors[len(asks) :]
-        similarity = (sv @ qv.T).mean(axis=1)
-        asked = content_words(question)
-        overlap = np.array([len(asked & content_words(s)) / max(1, len(asked)) for _, s in candidates])
-        rank_prior = np.array([0.03 * (len(passages) - pos) / len(passages) for pos, _ in candidates])
-        scores = similarity + 0.15 * overlap + rank_prior
-        best = int(np.argmax(scores))
-        if similarity[best] < self.abstain_below:
-            return []
+            return composer.Composed([])
+        similarity = (sv @ asks.T).mean(axis=1)
+        if similarity.max() < self.abstain_below:
+            return composer.Composed([])
+        name = composer.answer_name(plan, passages) if not parts else ""
+        if name:  # the sentences naming the answer the passages agree on come first
+            key = name.split()[-1]
+            similarity = similarity + composer.NAME_WEIGHT * np.array([composer.mentions(c.context, key) for c in candidates])
         chosen: list[int] = []
-        for n in np.argsort(-scores):
-            if len(chosen) == self.max_sentences or scores[n] < scores[best] - self.margin:
-                break
-            if similarity[n] < self.abstain_below or any(float(sv[n] @ sv[c]) > 0.9 for c in chosen):
-                continue
-            chosen.append(int(n))
-        return [(candidates[n][0], candidates[n][1], float(scores[n])) for n in chosen]
+        for n, part in enumerate(parts or [plan.question]):
+            part_similarity = (similarity + sv @ part_vectors[n]) / 2 if parts else similarity
+            kind = answer_kind(part) if parts else plan.kind
+            matches = composer.kind_matches([c.text for c in candidates], kind) if kind != "what" else [False] * len(candidates)
+            scores = composer.score(plan, part, candidates, part_similarity, len(passages), kind, matches)
+            best = next((int(i) for i in np.argsort(-scores) if int(i) not in chosen), None)
+            if best is not None and part_similarity[best] >= self.abstain_below:
+                chosen.append(best)
+        if not parts and chosen:
+            best = chosen[0]
+            for n in np.argsort(-scores):
+                n = int(n)
+                if len(chosen) == self.max_sentences or scores[n] < scores[best] - self.margin:
+                    break
+                words = sum(len(candidates[c].context.split()) for c in chosen) + candidates[n].words
+                if n in chosen or similarity[n] < self.abstain_below or words > composer.MAX_ANSWER_WORDS:
+                    continue
+                if any(float(sv[n] @ sv[c]) > 0.9 for c in chosen):
+                    continue
+                if composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
+                    chosen.append(n)
+        return composer.Composed([candidates[n] for n in chosen], name=name)
 
-    def _shortlist(self, candidates: list[tuple[int, str]], asked: set[str]) -> list[tuple[int, str]]:
+    def _shortlist(self, candidates: list[composer.Sentence], asked: set[str]) -> list[composer.Sentence]:
         """The `shortlist` candidates sharing most words with the question (then from the best passages),
         in passage order: encoding every sentence of every passage costs most of an answer's time."""
         if len(candidates) <= self.shortlist:
             return candidates
-        keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n][1])), candidates[n][0]))
+        keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n].context)), candidates[n].position))
         return [candidates[n] for n in sorted(keep[: self.shortlist])]
 
     def stream(self, plan: QueryPlan, passages: list[Document]) -> Iterator[str]:
@@ -184,14 +221,18 @@ class ExtractiveAnswerer(Answerer):
             # "What's new today?" matches no sentence well: the lead sentence of each (newest) article answers it.
             yield from digest(passages)
             return
-        chosen = self.select(plan.question, passages, plan.query)
-        if not chosen:
-            yield ABSTAIN_TEXT
+        composed = self.compose(plan, passages)
+        if not composed.sentences:
+            yield composed.missing or ABSTAIN_TEXT
             return
-        for i, (pos, sentence, _) in enumerate(chosen):
+        for i, sentence in enumerate(composed.sentences):
+            follows = i > 0 and (sentence.position, sentence.index - 1) == (composed.sentences[i - 1].position, composed.sentences[i - 1].index)
+            text = sentence.text if follows else sentence.context
+            if i == 0 and composed.name and composed.name not in text:
+                text = f"{composed.name}: {text}"  # the answer first, then the sentence that gives it
             # A quoted "[3]" in the article's own text must not pass for one of our citations.
-            quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", sentence)).strip()
-            yield ("" if i == 0 else " ") + cite(quoted, pos)
+            quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", text)).strip()
+            yield ("" if i == 0 else " ") + cite(quoted, sentence.position)
 
 
 def digest(passages: list[Document]) -> Iterator[str]:

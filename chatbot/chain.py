@@ -55,14 +55,18 @@ class NewsQA:
     def plan(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> QueryPlan:
         """The one understanding of the question, read by the retriever and the answerer."""
         filters = filters or Filters()
-        return understand(
+        followup = is_followup(question, history or [])
+        plan = understand(
             question,
             self.retriever.known_sources(),
-            query=self.history_condenser(question, history or []),
+            query=self.history_condenser(question, history) if followup else question,
             today=self.today(),
             window_given=bool(filters.since or filters.until),
             long_question_words=self.settings.long_question_words,
         )
+        plan.followup = followup
+        plan.unknown = self.retriever.unknown(plan.names)
+        return plan
 
     def retrieve(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> tuple[str, list[Document]]:
         """The retrieval query actually used (after follow-up handling) and the passages, best first."""
@@ -82,7 +86,7 @@ class NewsQA:
         cited = history[-1].cited_article_ids if history else []
         if filters.article_ids:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
-        elif cited and is_followup(question):
+        elif cited and plan.followup:
             # A follow-up most often asks more about the articles just cited: search them first.
             # Within the articles just cited the topic is given: the bare question picks the passage.
             pinned = self.retriever.search(question, k=k, article_ids=cited, **search)

@@ -22,10 +22,10 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import PrivateAttr
 
 import prompts
-from chatbot.answering import ABSTAIN_TEXT, MARKER, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
+from chatbot.answering import ABSTAIN_TEXT, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from chatbot.citations import check_citations
 from index.errors import UserError
-from chatbot.followup import Turn, condense
+from chatbot.followup import Turn, condense, topic_of
 from chatbot.plan import QueryPlan
 from chatbot.settings import Settings
 
@@ -37,8 +37,6 @@ EXTRAS = {
     "ollama": ("langchain_ollama", "langchain-ollama", "ollama"),
     "llamacpp": ("llama_cpp", "llama-cpp-python", "llamacpp"),
 }
-CONDENSE_TURNS = 3  # earlier turns shown to the condenser
-CONDENSE_ANSWER_CHARS = 300
 QUESTION_BODY_CHARS = 6000  # article text shown when writing suggested questions (fits a 4k context)
 
 
@@ -257,14 +255,6 @@ class UnavailableAnswerer(Answerer):
         yield from self.fallback.stream(plan, passages)
 
 
-def _history_text(history: list[Turn]) -> str:
-    lines = []
-    for turn in history[-CONDENSE_TURNS:]:
-        answer = MARKER.sub("", turn.answer).strip()
-        lines.append(f"User: {turn.question}\nAssistant: {answer[:CONDENSE_ANSWER_CHARS]}")
-    return "\n".join(lines)
-
-
 _LABEL = re.compile(r"^\s*(standalone (query|question)|query|question)\s*:\s*", re.IGNORECASE)
 
 
@@ -280,7 +270,10 @@ class LLMCondenser:
     def __call__(self, question: str, history: list[Turn]) -> str:
         if not history:
             return question
-        messages = to_messages(prompts.render("condense", history=_history_text(history), question=question))
+        # The bounded state of the conversation, not its whole history: a long chat costs what a short one does.
+        topic = topic_of(history)
+        state = dict(topic=topic.opened_by, subject=", ".join(topic.subject) or "nothing", last_question=history[-1].question)
+        messages = to_messages(prompts.render("condense", question=question, **state))
         try:
             reply = self.chat_model.invoke(messages).text
         except Exception as exc:  # the answer step reports the failure to the user; here the heuristic stands in

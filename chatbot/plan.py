@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from chatbot.freshness import Freshness, freshness, topicless
-from chatbot.query import SubQuery, decompose, find_dates, find_outlets
+from chatbot.query import SubQuery, answer_kind, asked_parts, asked_thing, decompose, find_dates, find_outlets, named_phrases, unknown_sources
 
 _WORDS = re.compile(r"\w+")
 LONG_QUESTION_WORDS = 20
@@ -24,6 +24,14 @@ class QueryPlan:
     fresh: Freshness | None = None  # the recency asked for; None also when a filter already sets the window
     digest: bool = False  # "What's new today?": recency asked for and no topic
     long: bool = False  # many words of its own: BM25 weighs more
+    # What an answer must hold, from the question's own words:
+    kind: str = "what"  # who / when / where / number / why / what
+    thing: str = ""  # the noun a "which X" question asks for
+    names: list[str] = field(default_factory=list)  # names, numbers and titles it is about
+    unknown: list[str] = field(default_factory=list)  # those of its names the archive never mentions (set by the chain)
+    unknown_sources: list[str] = field(default_factory=list)  # publications it cites as sources that are not indexed
+    asked: list[str] = field(default_factory=list)  # the questions within it (two when joined by "and")
+    followup: bool = False  # it continues the conversation's topic (set by the chain, which has the history)
 
     @property
     def asks(self) -> list[str]:
@@ -55,4 +63,9 @@ def understand(
         fresh=None if window_given else fresh,
         digest=fresh is not None and topicless(question),
         long=len(_WORDS.findall(question)) >= long_question_words,
+        kind=answer_kind(question),
+        thing=asked_thing(question),
+        names=named_phrases(question, outlets),
+        unknown_sources=unknown_sources(question, outlets),
+        asked=asked_parts(question),
     )

@@ -106,3 +106,99 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
             parts.append(SubQuery(text, names, find_dates(text)))
     return parts if len(parts) >= 2 else []
 
+
+
+# -- what an answer must hold ------------------------------------------------------------------------
+# The kind of thing a question asks for, from its wh-phrase. Order matters: "how many" before "how".
+_KINDS = [
+    ("number", re.compile(r"\bhow\s+(?:many|much|old|long|far|big|large|high|often)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|price|rate|sum|figure|age|score)\b", re.I)),
+    ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),
+    ("where", re.compile(r"\bwhere\b|\b(?:what|which)\s+(?:country|city|state|place|region|town|venue|stadium|location)\b", re.I)),
+    ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which)\s+(?:person|people|player|official|lawyer|judge|politician|artist|singer|actor|actress|executive|ceo|coach|founder|leader|minister|president|author)\b", re.I)),
+    ("organisation", re.compile(r"\b(?:what|which)\s+(?:company|companies|firm|organi[sz]ation|group|team|club|outlet|agency|brand|band|party|publication|newspaper|network|league|bank)\b", re.I)),
+    ("why", re.compile(r"\bwhy\b|\bwhat\s+(?:caused|led\s+to|prompted|drove|was\s+the\s+reason)\b|\bfor\s+what\s+reason\b|\bhow\s+come\b", re.I)),
+]
+_THING = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+|other\s+)?([a-z][a-z-]{2,})\b", re.I)
+_NOT_A_THING = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "would", "will", "should", "might", "may", "about", "happened", "happens", "else", "the", "a", "an", "it", "they", "he", "she", "we", "you", "i", "this", "that", "these", "those", "of", "in", "on"}
+# A second question joined to the first: "Who led the research, and where was it published?"
+_SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:who|whom|what|when|where|why|how)\b)", re.I)
+_NAME_WORD = r"(?:[A-Z][\w'’.&-]*|\d+(?:[.,]\d+)*%?(?![\w]))"
+_CAPITALISED = re.compile(rf"{_NAME_WORD}(?:\s+(?:of|de|du|van|von|der|the|and|&)?\s*{_NAME_WORD})*")
+# Titles in double quotes ("Eras Tour"); single quotes are left alone: they are also apostrophes.
+_QUOTED_NAME = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
+_NOT_A_NAME = set(
+    "I What Which Who Whom Whose When Where Why How Did Does Do Is Are Was Were Has Have Had Can Could Would Will Should "
+    "May Might Must And But Or If In On At For From To Of By With About After Before During According Considering Between "
+    "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
+)
+_DAY_OR_MONTH = re.compile(rf"^(?:{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
+
+
+def answer_kind(question: str) -> str:
+    """who / when / where / number / why, or "what" for anything else: the first wh-phrase decides."""
+    found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]
+    return min(found)[2] if found else "what"
+
+
+def asked_thing(question: str) -> str:
+    """The noun a "which X" / "what X" question asks for ("hospital" in "Which hospital treated her?"), or ""."""
+    match = _THING.search(question)
+    word = match.group(1).lower() if match else ""
+    return "" if word in _NOT_A_THING else word
+
+
+def asked_parts(question: str) -> list[str]:
+    """The questions within a question: two when a second one is joined with "and" ("Who led it, and where
+    was it published?"), else the question alone."""
+    parts = [p.strip(" ,;") for p in _SECOND_QUESTION.split(question) if p.strip(" ,;")]
+    # "Which company ..., and what ..." in a long multi-hop question is one question with several clues.
+    return parts if len(parts) == 2 and all(2 <= len(p.split()) <= 15 for p in parts) else [question]
+
+
+def named_phrases(question: str, outlets: list[str] = ()) -> list[str]:
+    """The names, numbers and quoted titles a question is about ("Alaska", "2022", "David Sutter"), without
+    known outlets, dates (the date search handles them) or words capitalised only for starting the question."""
+    dated = {m.span() for m in _DATE.finditer(question)}
+    found: list[str] = []
+    for match in _CAPITALISED.finditer(question):
+        if any(s <= match.start() < e for s, e in dated):
+            continue
+        words = [w for w in re.split(r"\s+", match.group(0).strip(" .,'’")) if w]
+        while words and (words[0].strip(".") in _NOT_A_NAME or _DAY_OR_MONTH.match(words[0])):
+            words = words[1:]
+        while words and (words[-1].lower() in {"of", "de", "the", "and", "&"} or _DAY_OR_MONTH.match(words[-1])):
+            words = words[:-1]
+        phrase = re.sub(r"['’]s$", "", " ".join(words)).strip(" .,")
+        if phrase and not _is_outlet(phrase, outlets) and not (phrase.isdigit() and int(phrase) <= 31):
+            found.append(phrase)
+    found += [m.group(1).strip() for m in _QUOTED_NAME.finditer(question) if not _is_outlet(m.group(1), outlets)]
+    return list(dict.fromkeys(found))
+
+
+def _is_outlet(phrase: str, outlets: list[str]) -> bool:
+    low = phrase.lower()
+    return any(low == a.lower() or low in a.lower() for o in outlets for a in outlet_aliases(o) | {o})
+
+
+# Where a question says its facts come from: "an article in The New York Times", "a report by Bloomberg",
+# "reported by Reuters" ("according to" is left out: it names people as often). Such a source that is not an
+# indexed outlet cannot be answered from.
+_SOURCE_NAME = r"['‘\"“]?((?:The\s+)?[A-Z][\w.&’'-]*(?:\s+(?:[A-Z][\w.&’'-]*|of|and|&))*)"
+_NAMED_SOURCE = re.compile(
+    r"\b(?:articles?|reports?|piece|story|stories|coverage|analysis|column|editorial|interview|post)\s+(?:published\s+)?(?:from|in|by)\s+"
+    + _SOURCE_NAME
+    + r"|\b(?:reported\s+by|published\s+(?:in|by))\s+"
+    + _SOURCE_NAME
+)
+
+
+def named_sources(question: str) -> list[str]:
+    """Publications a question names as where its facts come from."""
+    found = [(m.group(1) or m.group(2) or "").strip(" '‘’\"“”.,") for m in _NAMED_SOURCE.finditer(question)]
+    # A possessive ("a report by Google's lawyers") or a month ("an article in October") names no publication.
+    return list(dict.fromkeys(f for f in found if f and f[0].isupper() and not re.search(r"['’]s$", f) and not _DAY_OR_MONTH.match(f.split()[0])))
+
+
+def unknown_sources(question: str, outlets: list[str]) -> list[str]:
+    """The publications the question names as its sources that are not indexed outlets."""
+    return [s for s in named_sources(question) if not find_outlets(s, outlets) and not _is_outlet(s, outlets)]

@@ -19,7 +19,7 @@ from chatbot.settings import Settings
 from index.lexical import LexicalIndex
 from index.snapshot import load_snapshot, save_snapshot
 from index.store import ArticleStore, indexed_texts
-from index.text import split_sentences
+from index.text import rough_sentences
 
 
 
@@ -151,6 +151,11 @@ class HybridRetriever(BaseRetriever):
     def known_sources(self) -> list[str]:
         return self.lexical().outlets
 
+    def unknown(self, names: list[str]) -> list[str]:
+        """The names no indexed chunk mentions at all (a word of theirs is nowhere in the archive)."""
+        lexical = self.lexical()
+        return [n for n in names if not lexical.knows(n)]
+
     def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, memo: dict, bm25_weight: float) -> list[str]:
         dense_scores, bm25_scores = self._scores(lexical, query, vector, memo)
         mask = lexical.mask(**filters)
@@ -164,7 +169,7 @@ class HybridRetriever(BaseRetriever):
         of an article's passages the one that answers is the one with a sentence holding the question's terms
         together, where whole-passage scores tie on the shared article header."""
         ids = [i for i in ids if i in chunks]
-        scores = lexical.sentence_scores(query, [split_sentences(chunks[i][0]) for i in ids])
+        scores = lexical.sentence_scores(query, [rough_sentences(chunks[i][0]) for i in ids])
         by_sentence = [ids[n] for n in np.argsort(-np.asarray(scores), kind="stable")]
         return [i for i, _ in rrf([(ids, 1.0), (by_sentence, self.sentence_weight)], self.rrf_k)]
 

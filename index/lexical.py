@@ -65,6 +65,10 @@ class LexicalIndex:
             keep &= np.isin(self._article_codes, [n for n, a in enumerate(self.article_ids) if a in wanted])
         return keep
 
+    def knows(self, text: str) -> bool:
+        """Whether every word of `text` (as BM25 reads it) occurs somewhere in the indexed chunks."""
+        return all(t in self.idf for t in tokenize([text])[0])
+
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every chunk for the query."""
         if self._bm25 is None:

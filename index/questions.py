@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter
 
-from index.text import content_words, split_sentences
+from index.text import content_words, rough_sentences
 from index.articles import Article
 from index.chunking import sections
 
@@ -87,13 +87,13 @@ def heading_questions(body: str) -> list[str]:
 def central_questions(article: Article, limit: int = MAX_QUESTIONS) -> list[str]:
     """Yes/no questions from the sentences that share the most words with the rest of the article."""
     sentences = [
-        s for s in split_sentences(article.body)
+        s for s in rough_sentences(article.body)
         if 6 <= len(s.split()) <= 24 and s.endswith(".") and not _ABBREVIATION_END.search(s)
         and not _QUOTE.search(s) and not _DEPENDENT_START.match(s)
     ]
     if not sentences:
         return []
-    frequency = Counter(w for s in split_sentences(article.body) for w in content_words(s))
+    frequency = Counter(w for s in rough_sentences(article.body) for w in content_words(s))
     title_words = content_words(article.title)
 
     def centrality(sentence: str) -> float:

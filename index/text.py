@@ -1,11 +1,14 @@
-"""Text helpers every layer uses: sentence splitting and content words."""
+"""Text helpers every layer uses: sentences and content words."""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-# Sentence ends: . ! ? (optionally followed by a closing quote or bracket), then space and a capital/quote/digit.
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n+")
+# A rough sentence end: . ! ? (optionally followed by a closing quote or bracket), then space and a
+# capital/quote/digit, or a line break. Fast enough to run on every retrieved passage for ranking, but it
+# splits "Dr. Smith" and "U.S. officials": what is shown to a person comes from `split_sentences`.
+ROUGH_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])|\n+")
 WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 STOP = set(
     "a an the of to in on for and or but is are was were be been being what which who whom whose when where why how "
@@ -14,10 +17,37 @@ STOP = set(
     "all some more most such other own same very just over after before between during according report reported "
     "article say said says tell told".split()
 )
+# A piece that stops on a comma, colon or dash (inside its closing quote or not) has not ended: the attribution
+# that completes it ("...foreign partners," / Putin stated, ...) often sits on the next line.
+_UNFINISHED = re.compile(r"[,:;–—-][\"'”’]?$")
+
+
+def rough_sentences(text: str) -> list[str]:
+    """Sentence-like pieces by punctuation and line breaks (for scoring passages, not for quoting)."""
+    return [s.strip() for s in ROUGH_SENTENCE_END.split(text) if s and s.strip()]
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd  # a rule-based segmenter with the abbreviation lists ("Dr.", "U.S.", "No. 5") a regex lacks
+
+    return pysbd.Segmenter(language="en", clean=False)
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE_END.split(text) if s and s.strip()]
+    """The sentences of `text` as a reader sees them: line breaks end a sentence, abbreviations do not,
+    and a line that stops on a comma continues on the next one."""
+    pieces: list[str] = []
+    for line in text.splitlines():
+        if line.strip():
+            pieces += [s.strip() for s in _segmenter().segment(line) if s.strip()]
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and _UNFINISHED.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
 
 
 def content_words(text: str) -> set[str]:

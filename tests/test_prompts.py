@@ -14,9 +14,9 @@ from index.articles import Article
 
 def test_rendering_is_strict():
     with pytest.raises(prompts.PromptError, match="missing variables \\['question'\\]"):
-        prompts.render("condense", history="User: hi")
+        prompts.render("condense", topic="t", subject="s", last_question="l")
     with pytest.raises(prompts.PromptError, match="unexpected \\['extra'\\]"):
-        prompts.render("condense", history="", question="q", extra="x")
+        prompts.render("condense", topic="t", subject="s", last_question="l", question="q", extra="x")
 
 
 @pytest.mark.parametrize("name", ["answer", "condense", "questions"])

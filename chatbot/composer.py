@@ -1,0 +1,233 @@
+"""The extractive answer, composed like the seed article's FAQ: the sentence that says what was asked, at most
+one more when it adds what that one lacks, and "the indexed articles don't mention X" when a name the question
+is about is in no passage.
+
+Pure functions on the plan, the passages and sentence vectors; `ExtractiveAnswerer` (chatbot/answering.py)
+encodes the sentences and streams the result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import Stemmer
+from langchain_core.documents import Document
+
+from chatbot import entities
+from chatbot.plan import QueryPlan
+from index.text import WORD, content_words, split_sentences
+
+MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
+MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays this short (the seed's FAQ: 30-40)
+
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
+# What a sentence must hold to answer each kind of question.
+KIND_PATTERNS = {
+    "number": re.compile(
+        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
+        r"|million|billion|trillion|dozen|half|double|twice|percent)\b",
+        re.I,
+    ),
+    "when": re.compile(
+        rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
+        r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|last (?:week|month|year|season|night))\b"
+        r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am|pm)\b",
+        re.I,
+    ),
+    "where": re.compile(r"\b(?:in|at|from|near|outside|across|to)\s+(?:the\s+)?[A-Z][a-z]+"),
+    "who": re.compile(r"\b[A-Z][a-z'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z'’-]+|\b(?:Mr|Mrs|Ms|Dr|Sir|President|Prime Minister|CEO|Professor|Judge|Senator|Rep)\b\.?"),
+    "why": re.compile(
+        r"\b(?:because|due to|as a result|in order to|so that|since|amid|following|after|over concerns?|reasons?|caused|"
+        r"led to|leading to|prompted|driven by|aimed at|in response to|to (?:ensure|protect|prevent|avoid|address|help|"
+        r"investigate|assess|stop|curb|comply|boost|reduce|limit|determine|examine|check))\b",
+        re.I,
+    ),
+}
+# Lines that are not prose, in case ingest let one through: table rows, numbered lists, credits, tweets, furniture.
+_NOT_PROSE = re.compile(
+    r"\|\s*$|^\s*\||^\s*\d+\)\s|pic\.twitter\.com|getty images|\(@\w+\)|^\s*(?:photos?|image|credit|source|watch|read more|"
+    r"most read|sign up|advertisement|related)\s*:?",
+    re.I,
+)
+_FAQ_LABEL = re.compile(r"^\s*(?:question|q)\s*[:.]\s*", re.I)
+# A sentence that needs the one before it: it refers back with a pronoun or "the company"-like phrase.
+_REFERS_BACK = re.compile(r"^(?:[\"“‘]?)(?:he|she|it|they|his|her|its|their|this|that|these|those|the (?:company|firm|club|group|team|move|deal|decision))\b", re.I)
+_STEMMER = Stemmer.Stemmer("english")
+
+
+@dataclass
+class Sentence:
+    position: int  # 1-based passage position, as cited
+    index: int  # its place in the passage
+    text: str
+    previous: str  # the passage sentence before it ("" for the first)
+
+    @property
+    def words(self) -> int:
+        return len(WORD.findall(self.text))
+
+    @property
+    def context(self) -> str:
+        """The sentence as it can be read alone: one that refers back ("He said ...") with the sentence before it."""
+        if _REFERS_BACK.match(self.text) and self.previous and not is_fragment(self.previous):
+            if len(WORD.findall(self.previous)) + self.words <= MAX_ANSWER_WORDS:
+                return f"{self.previous} {self.text}"
+        return self.text
+
+
+@dataclass
+class Composed:
+    """The sentences to quote, each with its passage position; or the reason there is no answer."""
+
+    sentences: list[Sentence]
+    missing: str = ""  # "The indexed articles don't mention Alaska." when the question's names are not there
+    name: str = ""  # for a who / which-company question, the name the passages agree on
+
+
+def is_fragment(text: str) -> bool:
+    """Not a sentence a person can read alone: a lower-case start, inside a quotation, a question, a label, not prose."""
+    stripped = text.strip()
+    first = next((ch for ch in stripped if ch.isalnum()), "")
+    if not first or first.islower() or stripped[0] in "”’)-–—,;:":
+        return True
+    if stripped.count("“") != stripped.count("”") or stripped.count('"') % 2:
+        return True
+    return stripped.endswith(("?", ":")) or bool(_NOT_PROSE.search(stripped))
+
+
+def sentences_of(passages: list[Document]) -> list[Sentence]:
+    """Every quotable sentence of the passages, with the one before it for context."""
+    found = []
+    for position, doc in enumerate(passages, 1):
+        previous = ""
+        for index, text in enumerate(split_sentences(doc.page_content)):
+            sentence = Sentence(position, index, text, previous)
+            if MIN_WORDS <= sentence.words <= MAX_WORDS and not is_fragment(text):
+                found.append(sentence)
+            previous = text
+    return found
+
+
+def faq_pairs(passages: list[Document]) -> list[tuple[str, Sentence]]:
+    """(question, its answer's first sentence) for each question a passage asks and answers: an FAQ pair kept
+    by ingest (metadata `faq_question`), or a "Question: ...?" line followed by its answer."""
+    pairs = []
+    for position, doc in enumerate(passages, 1):
+        asked = doc.metadata.get("faq_question")
+        lines = split_sentences(doc.page_content)
+        if asked and lines:
+            pairs.append((asked, Sentence(position, 0, lines[0], "")))
+        for index, (line, answer) in enumerate(zip(lines, lines[1:])):
+            if line.endswith("?") and not answer.endswith("?") and not is_fragment(answer):
+                pairs.append((_FAQ_LABEL.sub("", line), Sentence(position, index + 1, answer, line)))
+    return pairs
+
+
+def holds_kind(text: str, kind: str) -> bool:
+    pattern = KIND_PATTERNS.get(kind)
+    return bool(pattern and pattern.search(text))
+
+
+def kind_matches(texts: list[str], kind: str) -> list[bool]:
+    """Which texts hold the kind of thing asked for: a person or organisation (who) or a place (where) by the
+    named-entity recogniser, a number, a date or a reason by patterns."""
+    if kind in entities.LABELS:
+        found = entities.labels(texts)
+        if found is not None:
+            return [bool(f & entities.LABELS[kind]) for f in found]
+    return [holds_kind(t, kind) for t in texts]
+
+
+def stems(text: str) -> set[str]:
+    return set(_STEMMER.stemWords(sorted(content_words(text))))
+
+
+def mentions(haystack: str, name: str) -> bool:
+    """Whether `haystack` names `name`: the phrase itself, or (for a longer name) its last word and most of the rest.
+    Numbers must appear as written."""
+    low = haystack.lower()
+    if name.lower() in low:
+        return True
+    words = [w for w in re.split(r"[\s-]+", name) if len(w) > 1]
+    if len(words) < 2 or any(w[0].isdigit() for w in words):
+        return False
+    found = [re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", low) is not None for w in words]
+    return found[-1] and sum(found) * 2 >= len(words)
+
+
+def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
+    """For a who / which-company question, the name the passages agree on: of the people (or organisations)
+    the recogniser finds in the passages and their titles, the one most passages mention that the question does
+    not name itself ("Who founded FTX?" -> "Sam Bankman-Fried"), in its longest form; "" when no name is in two
+    passages or the pipeline is unavailable."""
+    if plan.kind not in ("who", "organisation"):
+        return ""
+    texts = [f"{d.metadata.get('title', '')}.\n{d.page_content}" for d in passages]
+    found = entities.spans(texts, plan.kind)
+    if not found:
+        return ""
+    forms: dict[str, str] = {}
+    for name in (n for names in found for n in names):
+        name = re.sub(r"['’]s$", "", name.strip(" .,“”\"'‘’"))
+        key = name.split()[-1] if name else ""
+        if len(key) >= 3 and key[0].isupper() and len(name) > len(forms.get(key, "")):
+            forms[key] = name
+    asked = plan.question.lower()
+    votes = {
+        key: sum(bool(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", t)) for t in texts)
+        for key in forms
+        if not re.search(rf"(?<!\w){re.escape(key.lower())}(?!\w)", asked)
+    }
+    ranked = sorted(votes, key=lambda k: -votes[k])
+    return forms[ranked[0]] if ranked and votes[ranked[0]] >= 2 else ""
+
+
+def missing_names(plan: QueryPlan, passages: list[Document]) -> list[str]:
+    """The names the question is about that no passage (text, title or outlet) mentions."""
+    haystack = "\n".join(
+        f"{d.metadata.get('title', '')}\n{d.metadata.get('source', '')}\n{d.page_content}" for d in passages
+    )
+    return [name for name in plan.names if not mentions(haystack, name)]
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def not_mentioned(names: list[str]) -> str:
+    return f"The indexed articles don't mention {_either(names)}."
+
+
+def not_indexed(sources: list[str]) -> str:
+    return f"The indexed articles don't include any from {_either(sources)}."
+
+
+def score(plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, kind: str, matches: list[bool] | None = None) -> np.ndarray:
+    """How well each sentence answers: its similarity to what was asked, the share of the question's words it
+    holds, whether it holds the kind of thing asked for, and (a little) its passage's rank."""
+    asked = stems(question)
+    overlap = np.array([len(asked & stems(c.context)) / max(1, len(asked)) for c in candidates])
+    kind_match = np.array(matches if matches is not None else kind_matches([c.text for c in candidates], kind), dtype=float) if kind != "what" else 0.0
+    names = np.array([sum(mentions(c.text, n) for n in plan.names) / len(plan.names) for c in candidates]) if plan.names else 0.0
+    prior = np.array([0.03 * (passages - c.position) / passages for c in candidates])
+    return similarity + 0.15 * overlap + KIND_WEIGHT * kind_match + NAME_WEIGHT * names + prior
+
+
+KIND_WEIGHT = 0.08
+NAME_WEIGHT = 0.05
+
+
+def adds(candidate: Sentence, chosen: list[Sentence], plan: QueryPlan, kind: str, holds: bool) -> bool:
+    """A further sentence earns its place by holding what the answer so far lacks: the kind of thing asked for,
+    or a name or word of the question; one that refers back must follow the sentence it refers to."""
+    if _REFERS_BACK.match(candidate.text) and not any(c.position == candidate.position and c.index == candidate.index - 1 for c in chosen):
+        return False
+    so_far = " ".join(c.text for c in chosen)
+    if kind != "what" and holds and not any(kind_matches([c.text for c in chosen], kind)):
+        return True
+    if any(mentions(candidate.text, n) and not mentions(so_far, n) for n in plan.names):
+        return True
+    lacking = stems(plan.question) - stems(so_far)
+    return len(lacking & stems(candidate.text)) >= 2

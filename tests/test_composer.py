@@ -1,0 +1,98 @@
+"""The extractive answer says what was asked: the lead sentence holds the kind of thing asked for, at most one
+more follows, names missing from every passage are said to be missing, an FAQ pair answers its question."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from chatbot.answering import ExtractiveAnswerer, finalize
+from chatbot.composer import is_fragment
+from chatbot.plan import understand
+
+BRIDGE = (
+    "Residents have criticised the plan at several public meetings since the summer. "
+    "The Riverton council voted on Tuesday to close the Market Street bridge for repairs. "
+    "Mayor Dana Ortiz said the decision to close the Market Street bridge was difficult for the council. "
+    "The Market Street bridge will close to traffic on March 3, 2024, and reopen in the autumn. "
+    "Repairs to the Market Street bridge are expected to cost $4.2 million, paid from the state roads fund. "
+    "The council closed the Market Street bridge because inspectors found cracks in two of its steel supports. "
+    "Traffic on Market Street will be diverted through the Elm Road tunnel during the works."
+)
+SHUFFLED = [  # the same facts in another article, so the best sentence is not simply the first one
+    "Shops near the Market Street bridge expect fewer customers while the council repairs the bridge. "
+    "Council engineers said the Market Street bridge was built in 1928 and last repaired in 1990.",
+]
+
+
+def docs(*bodies: str) -> list[Document]:
+    return [
+        Document(page_content=b, metadata={"chunk_id": f"a{n}:0", "article_id": f"a{n}", "title": f"Bridge story {n}", "source": "Riverton Post"}, id=f"a{n}:0")
+        for n, b in enumerate(bodies, 1)
+    ]
+
+
+def answer(embeddings, question: str, passages: list[Document]):
+    plan = understand(question, ["Riverton Post"])
+    return finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, passages)), passages, question)
+
+
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("Who called the decision to close the Market Street bridge difficult?", "Dana Ortiz"),
+        ("When will the Market Street bridge close?", "March 3, 2024"),
+        ("How much will the repairs to the Market Street bridge cost?", "$4.2 million"),
+        ("Why did the council close the Market Street bridge?", "because inspectors found cracks"),
+        ("Where will traffic on Market Street go during the works?", "Elm Road tunnel"),
+    ],
+)
+def test_the_lead_sentence_holds_what_was_asked(embeddings, question, fact):
+    result = answer(embeddings, question, docs(BRIDGE, *SHUFFLED))
+    assert not result.abstained, result.text
+    lead = result.citations[0].sentence
+    assert fact in lead, result.text
+    assert len(result.text.split(". ")) <= 2 and len(result.text.split()) <= 50, result.text
+
+
+def test_a_name_missing_from_every_passage_is_said_to_be_missing(embeddings):
+    result = answer(embeddings, "What did the council say about the Oak Avenue bridge?", docs(BRIDGE))
+    assert result.abstained and result.text == "The indexed articles don't mention Oak Avenue." and not result.citations
+
+
+def test_a_two_part_question_gets_both_parts(embeddings):
+    result = answer(embeddings, "Who called the bridge decision difficult, and how much will the repairs cost?", docs(BRIDGE, *SHUFFLED))
+    assert "Dana Ortiz" in result.text and "$4.2 million" in result.text, result.text
+
+
+def test_an_faq_question_is_answered_from_its_pair(embeddings):
+    faq = Document(
+        page_content="The Market Street bridge is a steel bridge over the Riverton canal, opened in 1928. It carries 9,000 cars a day.",
+        metadata={"chunk_id": "f:1", "article_id": "f", "title": "Bridge FAQ", "source": "Riverton Post", "faq_question": "What is the Market Street bridge?"},
+        id="f:1",
+    )
+    result = answer(embeddings, "What is the Market Street bridge?", [*docs(BRIDGE), faq])
+    assert result.text.startswith("The Market Street bridge is a steel bridge over the Riverton canal") and result.citations[0].title == "Bridge FAQ"
+
+
+def test_tables_lists_credits_and_fragments_are_never_quoted():
+    for text in [
+        "2 | Rare earth minerals are vital for technology, defense, and renewable energy sectors. |",
+        "1) Putin’s Stance on Rare Earth Minerals |",
+        "Charley Gallay via Getty Images for the festival organisers in Los Angeles.",
+        "#cf97 #vamosfire pic.twitter.com/abc123 — Fire fan (@fan) October 3, 2023",
+        "referring to the regions of Ukraine under Russian occupation, he said.",
+        "What might a U.S.-Russia agreement entail regarding Ukrainian resources?",
+        "We are ready to attract foreign partners, he said. “And we will.",
+    ]:
+        assert is_fragment(text), text
+    assert not is_fragment("“We are ready to attract foreign partners,” Putin stated, referring to the regions of Ukraine.")
+
+
+def test_a_sentence_that_refers_back_carries_its_subject(embeddings):
+    body = (
+        "Mayor Dana Ortiz opened the new Riverton library on Saturday morning. "
+        "She said the library would stay open until midnight during exam weeks for students."
+    )
+    result = answer(embeddings, "How late will the library stay open during exam weeks?", docs(body))
+    assert result.text.startswith("Mayor Dana Ortiz opened the new Riverton library"), result.text
