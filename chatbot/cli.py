@@ -7,7 +7,7 @@ import logging
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -433,7 +433,8 @@ def eval_retrieval(
     baseline: bool = typer.Option(False, "--baseline", help="Also run the LangChain tutorial pipeline, side by side."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Score the chat's own retrieval on MultiHop-RAG queries with the paper's rule."""
+    """Score the chat's own retrieval on MultiHop-RAG queries with the paper's rule, and its answers (gold
+    answer inside, length, abstention), for the odd- and even-numbered queries too."""
     from chatbot.evaluation import EvalInputError, evaluate_retrieval, retrieval_table
 
     try:
@@ -445,16 +446,17 @@ def eval_retrieval(
 
 @eval_app.command("conversations")
 def eval_conversations(
-    file: Path = typer.Option(..., "--file", help="Conversation bench (e.g. dev_conversations.json)."),
+    files: List[Path] = typer.Option(..., "--file", help="Conversation bench (e.g. dev_conversations.json); repeat for several, reported each and combined."),
     corpus: Path = typer.Option(MULTIHOP_CORPUS, "--corpus", help="Articles to index besides seeds/ (default: the MultiHop-RAG corpus)."),
     store: Optional[Path] = typer.Option(None, "--store", help="Store folder to index into and search (default: the usual store)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
-    """Play multi-turn conversations through the chat's follow-up handling; report evidence hit@5 and abstention."""
+    """Play multi-turn conversations through the chat's follow-up handling; report evidence hit@5, the answers'
+    figures and abstention, for the odd- and even-numbered conversations too."""
     from chatbot.evaluation import EvalInputError, conversation_table, evaluate_conversations
 
     try:
-        result = evaluate_conversations(_eval_settings(store), file, [corpus, SEEDS_DIR], progress=sys.stderr.isatty())
+        result = evaluate_conversations(_eval_settings(store), files, [corpus, SEEDS_DIR], progress=sys.stderr.isatty())
     except EvalInputError as exc:
         fail(str(exc))
     typer.echo(json.dumps(result, indent=1, ensure_ascii=False) if as_json else conversation_table(result))
