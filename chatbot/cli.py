@@ -363,7 +363,9 @@ def serve(
     share: bool = typer.Option(False, "--share", help="Also publish through a temporary public Gradio link."),
     seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first when the store is empty."),
 ) -> None:
-    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles and feeds."""
+    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles and feeds.
+    The same server answers OpenAI clients at /v1 (docs/api.md)."""
+    from chatbot.api import openai_api
     from chatbot.app import create_app, launch
     from index.feeds import start_background_sync
     from index.store import ServingLock, StoreServed
@@ -380,7 +382,7 @@ def serve(
     sync = start_background_sync(chain, state.settings) if state.settings.feeds_sync_minutes > 0 else None
     typer.echo(f"newsqa chat on http://{state.settings.host}:{state.settings.port} (Ctrl-C stops it)", err=True)
     try:
-        launch(create_app(chain, sync), state.settings, share=share)
+        launch(create_app(chain, sync), state.settings, share=share, api=openai_api(chain, state.settings))
     except OSError as exc:
         fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")
     finally:
