@@ -19,7 +19,7 @@ import secrets
 import time
 import uuid
 from datetime import date
-from typing import Iterator, Literal
+from typing import Any, Iterator, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -84,7 +84,7 @@ class NewsqaOptions(BaseModel):
 class Message(BaseModel):
     model_config = ConfigDict(extra="allow")  # e.g. `name`, which newsqa does not use
     role: Literal["system", "user", "assistant"]
-    content: str | list[dict] | None = None
+    content: Any = None  # a string or a list of parts; message_text says what is wrong with anything else
 
 
 class ChatRequest(BaseModel):
@@ -117,9 +117,12 @@ def message_text(message: Message, position: int) -> str:
     """The text of a message: its string content, or its text parts joined (other parts are refused)."""
     if message.content is None or isinstance(message.content, str):
         return message.content or ""
+    if not isinstance(message.content, list):
+        raise ApiError(400, f"messages[{position}].content must be a string or a list of text parts",
+                       param=f"messages[{position}].content")
     texts = []
     for n, part in enumerate(message.content):
-        kind = part.get("type")
+        kind = part.get("type") if isinstance(part, dict) else type(part).__name__
         if kind != "text" or not isinstance(part.get("text"), str):
             raise ApiError(
                 400, f"messages[{position}].content[{n}] is a {kind!r} part; newsqa reads only text parts",

@@ -391,6 +391,38 @@ def serve(
         serving.release()
 
 
+# -- issue 19: newsqa for MCP clients (logic in chatbot/mcp_server.py) ---------------------------------
+@app.command()
+def mcp(
+    http: bool = typer.Option(False, "--http", help="Serve streamable HTTP on 127.0.0.1 instead of stdio."),
+    port: int = typer.Option(8765, "--port", help="Port of the streamable HTTP server (at /mcp)."),
+) -> None:
+    """An MCP server over the store: tools ask, search and list_articles, article records as resources.
+    Read-only unless NEWSQA_MCP_WRITES=true, which adds the add_url and add_feed tools."""
+    from chatbot.mcp_server import build_server
+    from index.store import ServingLock, StoreServed
+
+    writer = None
+    if state.settings.mcp_writes:
+        try:
+            # With writes on, this process is a writer of the store, as `newsqa serve` is (issue 7).
+            writer = ServingLock(state.settings).acquire()
+        except StoreServed as exc:
+            fail(f"{exc} (NEWSQA_MCP_WRITES=true makes `newsqa mcp` a writer; without it, it only reads)")
+    server = build_server(_chain(), state.settings)
+    try:
+        if http:
+            typer.echo(f"newsqa MCP server on http://127.0.0.1:{port}/mcp (Ctrl-C stops it)", err=True)
+            server.run("streamable-http", host="127.0.0.1", port=port)
+        else:
+            server.run()  # stdio: stdout carries the protocol, so nothing else may print there
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if writer:
+            writer.release()
+
+
 # -- issue 8: speed, measured by one command ------------------------------------
 MULTIHOP = SEEDS_DIR.parent.parent / "shared" / "bench" / "multihop"  # beside the repo clone, as in CI
 
