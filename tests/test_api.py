@@ -17,7 +17,7 @@ from chatbot.followup import Turn
 from chatbot.settings import Settings
 from index.loaders import load_path
 from index.store import ArticleStore
-from tests.conftest import SEEDS
+from tests.conftest import ROOT, SEEDS
 from tests.serving import served
 
 QUESTION = "What are rare earth minerals?"
@@ -253,3 +253,12 @@ def test_a_chroma_server_that_is_down_is_a_503(tmp_path, embeddings):
     finally:
         if chroma.proc.poll() is None:
             chroma.kill()
+
+
+def test_the_documented_openai_snippet_runs(url, capsys):
+    """The `openai` example of docs/api.md, as written but for the port."""
+    snippet = re.search(r"```python\n(.*?)```", (ROOT / "docs" / "api.md").read_text(encoding="utf-8"), re.DOTALL).group(1)
+    assert "http://127.0.0.1:7860/v1" in snippet
+    exec(snippet.replace("http://127.0.0.1:7860/", url), {})
+    printed = capsys.readouterr().out
+    assert "[1]" in printed and "\nSources:\n" in printed and "\n1 Putin Signals Willingness" in printed

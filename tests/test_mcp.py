@@ -5,13 +5,15 @@ write tools only when the user enables them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
@@ -28,17 +30,28 @@ pytestmark = pytest.mark.slow
 QUESTION = "What are rare earth minerals?"
 
 
+def documented_config() -> dict:
+    """The MCP client configuration shown in docs/api.md."""
+    block = re.search(r"```json\n(.*?)```", (ROOT / "docs" / "api.md").read_text(encoding="utf-8"), re.DOTALL).group(1)
+    return json.loads(block)["mcpServers"]["newsqa"]
+
+
 def mcp_server(store, **env) -> StdioServerParameters:
-    """`newsqa mcp` on `store`; the SDK passes the child only a few safe variables, plus these."""
-    env = {"PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "NEWSQA_STORE": str(store),
+    """`newsqa mcp` as the documented configuration starts it, on `store`; the SDK passes the child only a
+    few safe variables, plus these."""
+    config = documented_config()
+    env = {**config["env"], "NEWSQA_STORE": str(store), "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
            "NEWSQA_CONFIG": os.environ["NEWSQA_CONFIG"], **env}
-    return StdioServerParameters(command=sys.executable, args=["-m", "chatbot", "mcp"], env=env, cwd=str(ROOT))
+    script = shutil.which(config["command"]) or Path(sys.executable).parent / config["command"]
+    # The installed `newsqa` script; PYTHONPATH makes it run this checkout's code.
+    command = [str(script)] if Path(script).exists() else [sys.executable, "-m", "chatbot"]
+    return StdioServerParameters(command=command[0], args=[*command[1:], *config["args"]], env=env, cwd=str(ROOT))
 
 
 def session(params, steps):
     """Connect to the server, run `steps(client)` and return what it returns."""
     async def run():
-        async with Client(params, read_timeout_seconds=timedelta(seconds=180).total_seconds()) as client:
+        async with Client(params, read_timeout_seconds=180) as client:
             return await steps(client)
 
     return asyncio.run(run())
