@@ -14,6 +14,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from starlette.routing import Mount
+
 from chatbot.answering import Answer
 from chatbot.chain import Filters, NewsQA
 from index.errors import UserError
@@ -468,9 +470,12 @@ def create_app(chain: NewsQA, sync: BackgroundSync | None = None) -> gr.Blocks:
     return app
 
 
-def launch(app: gr.Blocks, settings: Settings, share: bool = False, block: bool = True) -> gr.Blocks:
-    """Serve the app on settings.host:settings.port; with auth_user and auth_password set, only to them."""
+def launch(app: gr.Blocks, settings: Settings, share: bool = False, block: bool = True, api=None) -> gr.Blocks:
+    """Serve the app on settings.host:settings.port; with auth_user and auth_password set, only to them.
+    `api` (an ASGI app, e.g. chatbot.api.openai_api) is served at /v1 in the same server; it checks the password itself."""
     auth = (settings.auth_user, settings.auth_password) if settings.auth_user and settings.auth_password else None
+    # Routes given to the FastAPI app gradio builds come before gradio's own.
+    app_kwargs = {"routes": [Mount("/v1", app=api)]} if api is not None else None
     app.queue(default_concurrency_limit=1)
     app.launch(
         server_name=settings.host,
@@ -484,5 +489,6 @@ def launch(app: gr.Blocks, settings: Settings, share: bool = False, block: bool 
         show_error=False,
         quiet=not block,
         max_file_size=int(settings.max_upload_mb * 2**20),
+        app_kwargs=app_kwargs,
     )
     return app

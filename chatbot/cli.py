@@ -363,7 +363,9 @@ def serve(
     share: bool = typer.Option(False, "--share", help="Also publish through a temporary public Gradio link."),
     seeds: bool = typer.Option(False, "--seeds", help="Index seeds/ first when the store is empty."),
 ) -> None:
-    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles and feeds."""
+    """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles and feeds.
+    The same server answers OpenAI clients at /v1 (docs/api.md)."""
+    from chatbot.api import openai_api
     from chatbot.app import create_app, launch
     from index.feeds import start_background_sync
     from index.store import ServingLock, StoreServed
@@ -380,13 +382,45 @@ def serve(
     sync = start_background_sync(chain, state.settings) if state.settings.feeds_sync_minutes > 0 else None
     typer.echo(f"newsqa chat on http://{state.settings.host}:{state.settings.port} (Ctrl-C stops it)", err=True)
     try:
-        launch(create_app(chain, sync), state.settings, share=share)
+        launch(create_app(chain, sync), state.settings, share=share, api=openai_api(chain, state.settings))
     except OSError as exc:
         fail(f"cannot serve on {state.settings.host}:{state.settings.port} ({exc}); choose another --port")
     finally:
         if sync:
             sync.stop()
         serving.release()
+
+
+# -- issue 19: newsqa for MCP clients (logic in chatbot/mcp_server.py) ---------------------------------
+@app.command()
+def mcp(
+    http: bool = typer.Option(False, "--http", help="Serve streamable HTTP on 127.0.0.1 instead of stdio."),
+    port: int = typer.Option(8765, "--port", help="Port of the streamable HTTP server (at /mcp)."),
+) -> None:
+    """An MCP server over the store: tools ask, search and list_articles, article records as resources.
+    Read-only unless NEWSQA_MCP_WRITES=true, which adds the add_url and add_feed tools."""
+    from chatbot.mcp_server import build_server
+    from index.store import ServingLock, StoreServed
+
+    writer = None
+    if state.settings.mcp_writes:
+        try:
+            # With writes on, this process is a writer of the store, as `newsqa serve` is (issue 7).
+            writer = ServingLock(state.settings).acquire()
+        except StoreServed as exc:
+            fail(f"{exc} (NEWSQA_MCP_WRITES=true makes `newsqa mcp` a writer; without it, it only reads)")
+    server = build_server(_chain(), state.settings)
+    try:
+        if http:
+            typer.echo(f"newsqa MCP server on http://127.0.0.1:{port}/mcp (Ctrl-C stops it)", err=True)
+            server.run("streamable-http", host="127.0.0.1", port=port)
+        else:
+            server.run()  # stdio: stdout carries the protocol, so nothing else may print there
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if writer:
+            writer.release()
 
 
 # -- issue 8: speed, measured by one command ------------------------------------

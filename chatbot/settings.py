@@ -138,6 +138,15 @@ class Settings(BaseSettings):
         20.0, gt=0, description="Largest file the chat app accepts for upload, in MB; bigger uploads are refused before they are stored."
     )
 
+    # -- service: the OpenAI-compatible endpoint and the MCP server (docs/api.md) --
+    max_question_chars: int = Field(
+        2000, gt=0, description="Longest question the OpenAI-compatible endpoint and the MCP tools accept, in characters."
+    )
+    api_history_turns: int = Field(
+        20, gt=0, description="Earlier turns of a conversation the OpenAI-compatible endpoint uses as history; older ones are ignored."
+    )
+    mcp_writes: bool = Field(False, description="Offer the add_url and add_feed tools in `newsqa mcp`; off, the MCP server only reads.")
+
 
 def load_settings(**values) -> Settings:
     """The settings for an entry point; a bad value (NEWSQA_K=ten, a typo in config.toml) is a UserError of one

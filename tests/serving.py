@@ -1,4 +1,4 @@
-"""Serve the chat app on 127.0.0.1 for a test: a free port, closed afterwards."""
+"""Serve the chat app (and its OpenAI-compatible API at /v1) on 127.0.0.1 for a test: a free port, closed afterwards."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Iterator
 
 import httpx
 
+from chatbot.api import openai_api
 from chatbot.app import create_app, launch
 from chatbot.loadtest import free_port
 
@@ -19,7 +20,7 @@ __all__ = ["free_port", "served", "wait_until_served"]
 def served(chain, settings, **overrides) -> Iterator[str]:
     """The app over `chain`, served with `settings` (plus overrides) on a free port; yields its URL."""
     settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), **overrides})
-    app = launch(create_app(chain), settings, block=False)
+    app = launch(create_app(chain), settings, block=False, api=openai_api(chain, settings))
     try:
         yield f"http://127.0.0.1:{settings.port}/"
     finally:
