@@ -15,25 +15,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from chatbot.composer import mentions
+from chatbot.composer import mentions, stems
 from chatbot.query import named_phrases
 from index.text import content_words
 
-# Words that can only point back at something already said: they tie a question to the topic even when it
-# names something new ("When did it reach Chelsea?").
-_POINTS_BACK = re.compile(
-    r"\b(he|she|it|its|they|them|their|theirs|his|her|hers|him|former|latter|else|earlier|previous)\b"
-    r"|\bthe\s+(company|firm|club|team|group|deal|offer|agreement|study|research|researchers|report|reports|article|"
-    r"story|case|trial|bill|law|plan|move|decision|country|city|player|coach|band|film|show|game|match|court|judge|"
-    r"ruling|company's|club's|proposal|investigation|lawsuit|event|project|program|programme|policy|scheme|vote)\b",
-    re.I,
-)
-# Words that usually point back but also start clauses ("the report that ..."): they tie a question that names
-# nothing new to the topic, but a question with new names of its own is a new topic.
-_MAY_POINT_BACK = re.compile(r"\b(that|this|these|those|there|then|such|same|also|more|other|another)\b", re.I)
-# "And for hers?", "What about Chelsea?": the last question's frame, asked of something else.
-_ELLIPSIS = re.compile(r"^\s*(and|but|also|what about|how about|same for|what else)\b", re.I)
-SHORT_QUESTION_WORDS = 3  # a question of this few content words ("Why?", "How much did it cost?") leans on the topic
+# Pronouns point back at something said before, unless the question names it first ("When will Hipgnosis hold
+# its vote?").
+_PRONOUN = re.compile(r"\b(he|she|it|its|they|them|their|theirs|his|her|hers|him)\b", re.I)
+# "And for hers?", "What about Chelsea?", "Back to the Frankfurt game: ...": another question in the frame of one
+# asked before.
+_ELLIPSIS = re.compile(r"^\s*(and|but|also|what about|how about|same for|what else|(?:going\s+)?back\s+to)\b", re.I)
+# "that conclusion", "there", "the same": pointing back, in a question that names nothing new.
+_DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|there|then|same|such|else)\b", re.I)
+_DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]+)")
+SHORT_QUESTION_WORDS = 2  # a question of this few content words ("Why?", "How much?") leans on the topic
+# The share of a question's words already said in the conversation above which it continues it ("How long were
+# the mice allowed to eat?" after an answer about mice) even without a pronoun.
+SAID_SHARE = 0.5
 MAX_QUERY_WORDS = 40
 SUBJECT_NAMES = 3
 HISTORY_TURNS = 20  # the turns a conversation's state is read from: a 100-turn chat costs what a 20-turn one does
@@ -64,41 +62,66 @@ def _lead(answer: str) -> str:
     return re.split(r"(?<=[.!?])\s+|\[\d+\]", answer, maxsplit=1)[0]
 
 
-def topic_of(history: list[Turn]) -> Topic | None:
-    """The topic the conversation is on after `history`: opened by its last standalone question."""
+def topics(history: list[Turn]) -> list[list[Turn]]:
+    """The conversation's topics in order, each the turns from the question that opened it."""
     history = history[-HISTORY_TURNS:]
-    if not history:
+    runs: list[list[Turn]] = []
+    for n, turn in enumerate(history):
+        if runs and is_followup(turn.question, history[:n]):
+            runs[-1].append(turn)
+        else:
+            runs.append([turn])
+    return runs
+
+
+def topic_of(history: list[Turn], question: str = "") -> Topic | None:
+    """The topic `question` continues: the latest one, or an earlier one it shares more words with ("Back to
+    the Frankfurt game: ..."). Its subject is what the last answer within it named."""
+    runs = topics(history)
+    if not runs:
         return None
-    start = 0
-    for n in range(1, len(history)):
-        if not is_followup(history[n].question, history[start:n]):
-            start = n
-    turns = history[start:]
-    text = "\n".join(f"{t.question}\n{t.answer}\n" + "\n".join(t.cited_titles) for t in turns)
-    subject = named_phrases(_lead(turns[-1].answer))[:SUBJECT_NAMES] if not turns[-1].answer.startswith("The indexed articles don't") else []
-    return Topic(turns[0].question, text, subject)
+    asked = stems(question)
+    turns = max(reversed(runs), key=lambda run: len(asked & stems(_said(run)))) if asked else runs[-1]
+    if question and not asked & stems(_said(turns)):
+        turns = runs[-1]
+    last = turns[-1].answer
+    subject = [] if last.startswith("The indexed articles don't") else named_phrases(_lead(last))[:SUBJECT_NAMES]
+    return Topic(turns[0].question, _said(turns), subject)
+
+
+def _said(turns: list[Turn]) -> str:
+    return "\n".join(f"{t.question}\n{t.answer}\n" + "\n".join(t.cited_titles) for t in turns)
 
 
 def is_followup(question: str, history: list[Turn]) -> bool:
-    """Whether `question` continues the conversation's topic rather than opening one of its own."""
+    """Whether `question` continues the conversation rather than opening a topic of its own: it points back (an
+    elliptical start; a pronoun before any new name; or, naming nothing new, "that", "there", "the company" for a
+    company already mentioned), or naming nothing new, most of its words were said already or it is very short."""
     if not history:
         return False
-    if _POINTS_BACK.search(question) or _ELLIPSIS.match(question):
+    if _ELLIPSIS.match(question):
         return True
-    said = "\n".join(f"{t.question}\n{t.answer}\n" + "\n".join(t.cited_titles) for t in history[-HISTORY_TURNS:])
+    said = _said(history[-HISTORY_TURNS:])
     new_names = [n for n in named_phrases(question) if not mentions(said, n)]
+    pronoun = _PRONOUN.search(question)
+    if pronoun and not any(0 <= question.find(n) < pronoun.start() for n in new_names):
+        return True
     if new_names:
         return False
-    return bool(_MAY_POINT_BACK.search(question)) or len(content_words(question)) <= SHORT_QUESTION_WORDS
+    said_stems = stems(said)
+    if _DEMONSTRATIVE.search(question) or any(stems(noun) & said_stems for noun in _DEFINITE.findall(question)):
+        return True
+    words = stems(question)
+    return len(words & said_stems) >= SAID_SHARE * len(words) or len(words) <= SHORT_QUESTION_WORDS
 
 
 def condense(question: str, history: list[Turn]) -> str:
     """The retrieval query for `question` given earlier turns (the question itself when it opens a topic)."""
     if not is_followup(question, history):
         return question
-    topic = topic_of(history)
+    topic = topic_of(history, question)
     words = question.split()
-    frame = history[-1].question if _ELLIPSIS.match(question) else ""
+    frame = history[-1].question if _ELLIPSIS.match(question) and topic.opened_by != history[-1].question else ""
     for extra in [*topic.subject, frame, topic.opened_by]:
         if extra and not mentions(" ".join(words), extra):
             words += extra.split()

@@ -131,6 +131,7 @@ _NOT_A_NAME = set(
     "May Might Must And But Or If In On At For From To Of By With About After Before During According Considering Between "
     "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
 )
+_SENTENCE_START = re.compile(r"^(?:[A-Z][a-z]*ing|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Besides|Beyond|Besides|Across|Among|Over|Under|Out|Why|Whom)$")
 _DAY_OR_MONTH = re.compile(rf"^(?:{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
@@ -164,6 +165,8 @@ def named_phrases(question: str, outlets: list[str] = ()) -> list[str]:
         if any(s <= match.start() < e for s, e in dated):
             continue
         words = [w for w in re.split(r"\s+", match.group(0).strip(" .,'’")) if w]
+        if match.start() == len(question) - len(question.lstrip()) and words and _SENTENCE_START.match(words[0]):
+            words = words[1:]  # capitalised only for starting the question: "Until when ...", "Going back to ..."
         while words and (words[0].strip(".") in _NOT_A_NAME or _DAY_OR_MONTH.match(words[0])):
             words = words[1:]
         while words and (words[-1].lower() in {"of", "de", "the", "and", "&"} or _DAY_OR_MONTH.match(words[-1])):

@@ -1,0 +1,64 @@
+"""Conversations keep their topic: follow-ups are searched with the topic and the last answer's subject, bounded;
+a question that opens a topic of its own is searched as in a fresh conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.followup import MAX_QUERY_WORDS, Turn, condense, is_followup, topic_of
+
+FIRST = Turn(
+    "What share of adults showed signs of addiction to ultra-processed foods?",
+    "What share of adults showed signs of addiction to ultra-processed foods?",
+    "Researchers reviewed 281 studies from 36 countries, finding that 14% of adults showed signs of addiction [1].",
+    ["a1"],
+    ["Ultraprocessed foods could be as addictive as cigarettes, study suggests"],
+)
+SECOND = Turn(
+    "Who led the research?",
+    "Who led the research? What share of adults showed signs of addiction to ultra-processed foods?",
+    "Ashley Gearhardt, a professor of psychology at the University of Michigan, led the review [1].",
+    ["a1"],
+    ["Ultraprocessed foods could be as addictive as cigarettes, study suggests"],
+)
+
+
+def test_he_after_an_answer_about_a_named_person_searches_that_person():
+    query = condense("What did he say about sugar?", [FIRST, SECOND])
+    assert query.startswith("What did he say about sugar?") and "Ashley Gearhardt" in query
+
+
+def test_a_third_turn_carries_the_topic_not_the_second_question():
+    query = condense("Where was it published?", [FIRST, SECOND])
+    assert "Who led the research" not in query
+    assert "ultra-processed" in query and len(query.split()) <= MAX_QUERY_WORDS
+
+
+def test_a_question_with_names_of_its_own_opens_a_new_topic():
+    question = "What did the European Central Bank decide about interest rates at its December meeting in Frankfurt?"
+    assert not is_followup(question, [FIRST, SECOND]) and condense(question, [FIRST, SECOND]) == question
+    assert is_followup("And what about children?", [FIRST]) and is_followup("Why?", [FIRST])
+    assert not is_followup("What did he say?", [])  # a follow-up as the very first question stands alone
+
+
+def test_going_back_returns_to_the_first_topic():
+    other = Turn("Who won the Rugby World Cup final in Paris?", "Who won the Rugby World Cup final in Paris?", "South Africa beat New Zealand 12-11 in the final [1].", ["r1"], ["South Africa win the Rugby World Cup"])
+    topic = topic_of([FIRST, SECOND, other], "Going back to the ultra-processed foods study, who was skeptical?")
+    assert topic.opened_by == FIRST.question
+    assert topic_of([FIRST, SECOND, other], "How many points did they score?").opened_by == other.question
+
+
+def test_a_hundred_turns_stay_bounded():
+    history = [Turn(f"What did the council say about road {n}?", f"q{n}", f"Road {n} will close [1].", ["x"], ["Roads"]) for n in range(100)]
+    query = condense("And when does it reopen?", history)
+    assert len(query.split()) <= MAX_QUERY_WORDS
+
+
+@pytest.mark.slow
+def test_a_new_topic_in_a_used_conversation_gets_the_fresh_answer(seeded_chain):
+    first = seeded_chain.ask("What share of adults showed signs of addiction to ultra-processed foods?")
+    history = [Turn.after("What share of adults showed signs of addiction to ultra-processed foods?", first)]
+    question = "What did Putin say about working with American partners on rare earth minerals?"
+    fresh, used = seeded_chain.ask(question), seeded_chain.ask(question, history)
+    assert used.query == question
+    assert [d.id for d in used.passages] == [d.id for d in fresh.passages] and used.text == fresh.text
