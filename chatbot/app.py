@@ -7,25 +7,22 @@ chain, the store and the retriever are shared. The chat is also an API endpoint 
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import asdict
 from datetime import date, datetime, timezone
-from pathlib import Path
+from importlib.resources import files
 from typing import Iterator
 
 from chatbot.answering import Answer
 from chatbot.chain import Filters, NewsQA
-from index.errors import UserError
 from chatbot.followup import Turn
 from chatbot.gradio_import import import_gradio
+from chatbot.library import SUFFIXES, Added, Library
 from chatbot.rendering import answer_markdown, api_markdown, day, escape_markdown, sources_html, timeline_svg
 from chatbot.settings import Settings
-from index.feeds import BackgroundSync, FeedRegistry, FeedStateError, check_feed_url, feeds_status, sync_feeds
-from index.loaders import SUFFIXES, LoadError, load_path
-from index.questions import stored_questions
-from index.store import IndexReport
-from index.web import fetch_articles, is_url
+from index.errors import UserError
+from index.feeds import BackgroundSync
+from index.questions import pick_questions
 
 gr = import_gradio()
 log = logging.getLogger(__name__)
@@ -33,43 +30,11 @@ log = logging.getLogger(__name__)
 ALL_CITED = "__all_cited__"
 MAX_SUGGESTIONS = 6
 
-CSS = """
-.nq-sources { display: flex; flex-direction: column; gap: 10px; max-height: 560px; overflow-y: auto; }
-.nq-asked { font-size: 0.85em; font-style: italic; color: var(--body-text-color-subdued); }
-.nq-empty { color: var(--body-text-color-subdued); font-size: 0.9em; padding: 8px; }
-.nq-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; background: var(--background-fill-secondary); }
-.nq-source.nq-flash { outline: 2px solid var(--color-accent); }
-.nq-source-head { display: flex; gap: 8px; align-items: baseline; font-weight: 600; }
-.nq-n { display: inline-block; min-width: 1.6em; text-align: center; border-radius: 999px; background: var(--color-accent); color: white; font-size: 0.8em; }
-.nq-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 4px 0; }
-.nq-passage { margin: 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); font-size: 0.88em; max-height: 180px; overflow-y: auto; white-space: pre-wrap; }
-.nq-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.nq-cite { text-decoration: none; font-weight: 600; font-size: 0.85em; vertical-align: super; }
-.nq-timeline { width: 100%; height: auto; }
-.nq-timeline-title { font-size: 0.85em; color: var(--body-text-color-subdued); }
-.nq-axis { stroke: var(--border-color-primary); stroke-width: 2; }
-.nq-dot { fill: var(--color-accent); }
-.nq-label, .nq-date { font-size: 10px; fill: var(--body-text-color); }
-#nq-pin-banner { min-height: 0; }
-"""
 
-# [n] markers link to '#nq-src-n'; scroll the sources panel to the card and flash it rather than
-# letting the browser follow the link (Gradio may open chat links in a new tab).
-HEAD = """
-<script>
-document.addEventListener("click", function (event) {
-  const link = event.target.closest && event.target.closest("a.nq-cite");
-  if (!link) return;
-  event.preventDefault();
-  event.stopPropagation();
-  const card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
-  card.scrollIntoView({behavior: "smooth", block: "nearest"});
-  card.classList.add("nq-flash");
-  setTimeout(function () { card.classList.remove("nq-flash"); }, 1500);
-}, true);
-</script>
-"""
+
+def static_text(name: str) -> str:
+    """A file of chatbot/static (the app's stylesheet and script)."""
+    return files("chatbot").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -82,28 +47,12 @@ def parse_day(value: str | None, name: str) -> date | None:
         raise UserError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _kind(question: str) -> int:
-    """Real questions (from an FAQ or a question heading) first, templated ones after."""
-    for rank, prefix in enumerate(("What is known about", "What does the article", "Is it true that"), 1):
-        if question.startswith(prefix):
-            return rank
-    return 0
-
-
-def pick_questions(records: list[dict], limit: int = MAX_SUGGESTIONS, exclude: set[str] = frozenset()) -> list[str]:
-    """Stored questions of these articles, one article at a time, real questions before templated ones."""
-    per_article = [[q for q in stored_questions(r) if q not in exclude] for r in records]
-    ordered = []
-    for depth in range(max((len(q) for q in per_article), default=0)):
-        ordered += [qs[depth] for qs in per_article if depth < len(qs)]
-    return sorted(ordered, key=_kind)[:limit]
-
-
-def index_status(report: IndexReport, titles: list[str] = ()) -> str:
-    """What an indexing run did, as the library tab's status line and one line per title or failure."""
-    lines = [escape_markdown(report.summary())]
-    lines += [f"- added: *{escape_markdown(t)}*" for t in titles]
-    lines += [f"- ⚠️ {escape_markdown(e)}" for e in report.failed]
+def index_status(added: Added) -> str:
+    """What an indexing run did, as the library tab's status line and one line per title, copy or failure."""
+    lines = [escape_markdown(added.report.summary())]
+    lines += [f"- added: *{escape_markdown(t)}*" for t in added.titles]
+    lines += [f"- merged as a copy of an indexed story: {escape_markdown(copy)}" for copy, _ in added.report.merged]
+    lines += [f"- ⚠️ {escape_markdown(e)}" for e in added.report.failed]
     return "\n".join(lines)
 
 
@@ -115,7 +64,7 @@ class ChatApp:
         self.store = chain.store
         self.settings = chain.settings
         self.sync = sync  # the scheduled feed sync of `newsqa serve`, when Settings.feeds_sync_minutes > 0
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.library = Library(self.settings, self.store, now or (lambda: datetime.now(timezone.utc)))
 
     # -- chat ------------------------------------------------------------------
     def filters(self, pinned: list[str], outlets: list[str] | None, since: str | None, until: str | None) -> Filters:
@@ -207,13 +156,13 @@ class ChatApp:
 
     # -- suggestions -----------------------------------------------------------
     def start_questions(self) -> list[str]:
-        return pick_questions(self.store.articles())
+        return pick_questions(self.store.articles(), MAX_SUGGESTIONS)
 
     def followup_questions(self, answer: Answer, history: list[Turn]) -> list[str]:
         asked = {t.question for t in history}
         cited = list(dict.fromkeys(c.article_id for c in answer.citations))
         records = [r for r in (self.store.article(i) for i in cited) if r]
-        return pick_questions(records, exclude=asked) or pick_questions(self.store.articles(), exclude=asked)
+        return pick_questions(records, MAX_SUGGESTIONS, asked) or pick_questions(self.store.articles(), MAX_SUGGESTIONS, asked)
 
     @staticmethod
     def suggestion(index: int | None, suggestions: list[str]) -> str:
@@ -252,13 +201,10 @@ class ChatApp:
         return gr.Dropdown(choices=self.chain.retriever.known_sources())
 
     def library_rows(self, search: str = "") -> list[list]:
-        words = (search or "").lower().split()
-        rows = []
-        for r in self.store.articles():
-            haystack = f"{r.get('title', '')} {r.get('source', '')} {r.get('author', '')}".lower()
-            if all(w in haystack for w in words):
-                rows.append([r.get("title", ""), r.get("source", ""), day(r.get("published_at", "")), r.get("chunks", 0), r["id"]])
-        return rows
+        return [
+            [r.get("title", ""), r.get("source", ""), day(r.get("published_at", "")), r.get("chunks", 0), r["id"]]
+            for r in self.library.articles(search)
+        ]
 
     def article_choices(self) -> gr.Dropdown:
         return gr.Dropdown(
@@ -272,49 +218,29 @@ class ChatApp:
 
     def add_files(self, files: list[str] | None, search: str, progress=gr.Progress()):
         """Index uploaded files one article at a time, so the progress bar moves."""
-        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        paths = [f if isinstance(f, str) else f.name for f in files or []]
         if not paths:
             return ("Choose files to add.", *self.library_view(search))
-        report = IndexReport()
-        items: list = []
-        for path in paths:
-            # Name the file as the user knows it, not by its temporary upload path.
-            items += [
-                LoadError(path.name, item.reason) if isinstance(item, LoadError) else item.model_copy(update={"origin": path.name})
-                for item in load_path(path, max_bytes=int(self.settings.max_upload_mb * 2**20))
-            ]
-        titles = []
-        for n, item in enumerate(items):
-            progress((n, len(items)), desc=f"indexing {n + 1} of {len(items)}")
-            one = self.store.add([item])
-            for field in ("added", "updated", "unchanged", "failed"):
-                getattr(report, field).extend(getattr(one, field))
-            report.chunks += one.chunks
-            if not isinstance(item, LoadError) and (one.added or one.updated):
-                titles.append(item.title)
-        return (index_status(report, titles), *self.library_view(search))
+        added = self.library.upload(paths, lambda n, total: progress((n, total), desc=f"indexing {n + 1} of {total}"))
+        return (index_status(added), *self.library_view(search))
 
     def add_url(self, url: str, search: str):
         """Fetch one web page and index its article."""
-        url = (url or "").strip()
-        if not is_url(url):
-            return (f"{escape_markdown(url or 'Nothing')} is not an http(s) URL; paste the page's address.", *self.library_view(search))
-        report = self.store.add(fetch_articles([url], self.settings))
-        titles = [r["title"] for r in (self.store.article(i) for i in report.added + report.updated) if r]
-        return (index_status(report, titles), *self.library_view(search))
+        try:
+            added = self.library.add_url(url)
+        except UserError as exc:
+            return (escape_markdown(f"{exc}."), *self.library_view(search))
+        return (index_status(added), *self.library_view(search))
 
     def add_feed(self, url: str, search: str):
         """Follow a feed and sync it now, so its articles show at once; later syncs run on the schedule."""
         url = (url or "").strip()
-        problem = check_feed_url(url)
-        if problem:
-            return (escape_markdown(problem), self.feed_rows(), *self.library_view(search))
         try:
-            added = FeedRegistry(self.settings.store).add(url, self.now())
-            report = sync_feeds(self.store, self.settings, self.now(), urls=[url])
-        except FeedStateError as exc:
+            followed = self.library.follow(url)
+            report = self.library.sync([url])
+        except UserError as exc:
             return (f"⚠️ {escape_markdown(str(exc))}", self.feed_rows(), *self.library_view(search))
-        head = "Following" if added else "Already following"
+        head = "Following" if followed else "Already following"
         lines = [f"{head} {escape_markdown(url)}: {escape_markdown(report.summary())}"]
         if report.busy and self.sync:
             self.sync.sync_now()
@@ -326,8 +252,8 @@ class ChatApp:
     def feed_rows(self) -> list[list]:
         """One row per followed feed: address, title, last sync, its result, its first error."""
         try:
-            rows = feeds_status(self.settings)
-        except FeedStateError as exc:
+            rows = self.library.feeds()
+        except UserError as exc:
             return [["", str(exc), "", "", ""]]
         return [
             [r["url"], r["title"], r["last_sync"] or "never", r["last_result"], (r["last_errors"] or [""])[0]] for r in rows
@@ -346,8 +272,9 @@ class ChatApp:
     def remove(self, article_id: str | None, search: str):
         if not article_id:
             return ("Choose an article to remove.", *self.library_view(search))
-        record = self.store.article(article_id)
-        if not record or not self.store.remove(article_id):
+        try:
+            record = self.library.remove(article_id)
+        except UserError:
             return (f"No article with id {escape_markdown(article_id)}; it may have been removed already.", *self.library_view(search))
         return (f"Removed *{escape_markdown(record.get('title', article_id))}*.", *self.library_view(search))
 
@@ -478,8 +405,8 @@ def launch(app: gr.Blocks, settings: Settings, share: bool = False, block: bool 
         share=share,
         auth=auth,
         prevent_thread_lock=not block,
-        css=CSS,
-        head=HEAD,
+        css=static_text("app.css"),
+        head=f"<script>\n{static_text('app.js')}</script>",
         theme=gr.themes.Soft(),
         show_error=False,
         quiet=not block,

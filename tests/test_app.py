@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 
 from chatbot.answering import Answer, Citation
-from chatbot.app import ALL_CITED, ChatApp, create_app, pick_questions
+from chatbot.app import ALL_CITED, ChatApp, create_app
 from chatbot.chain import build_chain
 from chatbot.followup import Turn
 from chatbot.rendering import (
@@ -22,7 +22,7 @@ from chatbot.rendering import (
     timeline_svg,
 )
 from index.articles import Article
-from index.questions import faq_questions, stored_questions, suggest_questions
+from index.questions import faq_questions, good_suggestion, pick_questions, stored_questions, suggest_questions
 
 from tests.conftest import SEEDS
 
@@ -128,7 +128,7 @@ def test_pick_questions_puts_real_questions_first():
         {"questions": json.dumps(["Is it true that a?", "What is known about b?"])},
         {"questions": json.dumps(["Who is c?", "What does the article “d” report?"])},
     ]
-    assert pick_questions(records) == ["Who is c?", "What is known about b?", "What does the article “d” report?", "Is it true that a?"]
+    assert pick_questions(records, 6) == ["Who is c?", "What is known about b?", "What does the article “d” report?", "Is it true that a?"]
     assert pick_questions(records, exclude={"Who is c?"}, limit=1) == ["What is known about b?"]
 
 
