@@ -177,10 +177,18 @@ def article_questions(record: dict) -> list[str]:
     return [q for q in dict.fromkeys(stored_faq(record) + stored_questions(record)) if good_suggestion(q)]
 
 
-def pick_questions(records: list[dict], limit: int, exclude: set[str] = frozenset()) -> list[str]:
-    """Suggestions from these articles, one article at a time, the articles' own questions before templated ones."""
-    per_article = [[q for q in article_questions(r) if q not in exclude] for r in records]
-    ordered = []
+def candidate_questions(records: list[dict], exclude: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """(article id, question) pairs from these articles, one article at a time, the articles' own
+    questions before templated ones; each question once."""
+    per_article = [[(r["id"], q) for q in article_questions(r) if q not in exclude] for r in records]
+    ordered: dict[str, str] = {}
     for depth in range(max((len(q) for q in per_article), default=0)):
-        ordered += [qs[depth] for qs in per_article if depth < len(qs)]
-    return sorted(dict.fromkeys(ordered), key=trust)[:limit]
+        for pairs in per_article:
+            if depth < len(pairs):
+                ordered.setdefault(pairs[depth][1], pairs[depth][0])
+    return sorted(((i, q) for q, i in ordered.items()), key=lambda pair: trust(pair[1]))
+
+
+def pick_questions(records: list[dict], limit: int, exclude: set[str] = frozenset()) -> list[str]:
+    """The first `limit` candidate questions of these articles (see candidate_questions)."""
+    return [q for _, q in candidate_questions(records, exclude)[:limit]]

@@ -36,7 +36,7 @@ def feed_of(site, keys: list[str]) -> bytes:
 
 def test_add_a_web_page_from_the_library(ui, site):
     url = serve_story(site, "/news/bridge", "bridge")
-    status, rows, choices, _ = ui.add_url(url, "")
+    status, rows, choices, *_ = ui.add_url(url, "")
     assert status.startswith("1 added, 0 updated") and "Harbour bridge reopens" in status
     assert [r[:2] for r in rows] == [["Harbour bridge reopens after two years of repairs", "Coast Courier"]]
     # Again: nothing new.
