@@ -71,7 +71,7 @@ def ask(page, question: str) -> str:
     page.click("#nq-send")
     # The sources panel names the question it answers once the answer is final.
     page.wait_for_function(
-        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.innerText === q; }",
+        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.textContent === q; }",
         arg=question,
     )
     return page.locator("#nq-chat .message.bot").last.inner_html()
@@ -138,7 +138,7 @@ def test_suggested_question_is_asked_on_click(page):
     assert question == "What are rare earth minerals?"  # the seed article's FAQ comes first
     first.click()
     page.wait_for_function(
-        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.innerText === q; }",
+        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.textContent === q; }",
         arg=question,
     )
     assert source_titles(page)[0] == PUTIN
