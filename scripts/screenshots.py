@@ -31,7 +31,7 @@ def take(url: str, out: Path) -> list[Path]:
             page = browser.new_page(viewport={"width": width, "height": height})
             page.set_default_timeout(120_000)
             page.goto(url)
-            page.wait_for_selector("#nq-suggestions button")
+            page.wait_for_selector("#nq-suggestions label")
             page.fill("#nq-message textarea", QUESTION)
             page.click("#nq-send")
             page.wait_for_function(
