@@ -7,71 +7,39 @@ chain, the store and the retriever are shared. The chat is also an API endpoint 
 
 from __future__ import annotations
 
-import html
 import logging
 from dataclasses import asdict
 from datetime import date, datetime, timezone
-from pathlib import Path
+from importlib.resources import files
 from typing import Iterator
 
 from starlette.routing import Mount
 
 from chatbot.answering import Answer
 from chatbot.chain import Filters, NewsQA
-from index.errors import UserError
 from chatbot.followup import Turn
 from chatbot.gradio_import import import_gradio
-from chatbot.rendering import answer_markdown, api_markdown, day, escape_markdown, sources_html, timeline_svg
+from chatbot.library import SUFFIXES, Added, Library
+from chatbot.rendering import answer_markdown, api_markdown, article_origin, day, escape_markdown, outlet_line, sources_html, timeline_svg
 from chatbot.settings import Settings
-from index.feeds import BackgroundSync, FeedRegistry, FeedStateError, check_feed_url, feeds_status, sync_feeds
-from index.loaders import SUFFIXES, LoadError, load_path
-from index.questions import stored_questions
-from index.store import IndexReport
-from index.web import fetch_articles, is_url
+from index.errors import UserError
+from index.feeds import BackgroundSync
+from chatbot.suggestions import Suggestions
 
 gr = import_gradio()
 log = logging.getLogger(__name__)
 
 ALL_CITED = "__all_cited__"
 MAX_SUGGESTIONS = 6
+FOLLOWUPS = 3  # related questions offered after an answer
+# A question longer than the cap is shown cut to this many characters above its one-line refusal.
+SHOWN_QUESTION_CHARS = 300
 
-CSS = """
-.nq-sources { display: flex; flex-direction: column; gap: 10px; max-height: 560px; overflow-y: auto; }
-.nq-asked { font-size: 0.85em; font-style: italic; color: var(--body-text-color-subdued); }
-.nq-empty { color: var(--body-text-color-subdued); font-size: 0.9em; padding: 8px; }
-.nq-source { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; background: var(--background-fill-secondary); }
-.nq-source.nq-flash { outline: 2px solid var(--color-accent); }
-.nq-source-head { display: flex; gap: 8px; align-items: baseline; font-weight: 600; }
-.nq-n { display: inline-block; min-width: 1.6em; text-align: center; border-radius: 999px; background: var(--color-accent); color: white; font-size: 0.8em; }
-.nq-meta { color: var(--body-text-color-subdued); font-size: 0.85em; margin: 2px 0 4px 0; }
-.nq-passage { margin: 0; padding-left: 8px; border-left: 3px solid var(--border-color-primary); font-size: 0.88em; max-height: 180px; overflow-y: auto; white-space: pre-wrap; }
-.nq-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.nq-cite { text-decoration: none; font-weight: 600; font-size: 0.85em; vertical-align: super; }
-.nq-timeline { width: 100%; height: auto; }
-.nq-timeline-title { font-size: 0.85em; color: var(--body-text-color-subdued); }
-.nq-axis { stroke: var(--border-color-primary); stroke-width: 2; }
-.nq-dot { fill: var(--color-accent); }
-.nq-label, .nq-date { font-size: 10px; fill: var(--body-text-color); }
-#nq-pin-banner { min-height: 0; }
-"""
 
-# [n] markers link to '#nq-src-n'; scroll the sources panel to the card and flash it rather than
-# letting the browser follow the link (Gradio may open chat links in a new tab).
-HEAD = """
-<script>
-document.addEventListener("click", function (event) {
-  const link = event.target.closest && event.target.closest("a.nq-cite");
-  if (!link) return;
-  event.preventDefault();
-  event.stopPropagation();
-  const card = document.getElementById(link.getAttribute("href").slice(1));
-  if (!card) return;
-  card.scrollIntoView({behavior: "smooth", block: "nearest"});
-  card.classList.add("nq-flash");
-  setTimeout(function () { card.classList.remove("nq-flash"); }, 1500);
-}, true);
-</script>
-"""
+
+def static_text(name: str) -> str:
+    """A file of chatbot/static (the app's stylesheet and script)."""
+    return files("chatbot").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def parse_day(value: str | None, name: str) -> date | None:
@@ -84,29 +52,18 @@ def parse_day(value: str | None, name: str) -> date | None:
         raise UserError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
-def _kind(question: str) -> int:
-    """Real questions (from an FAQ or a question heading) first, templated ones after."""
-    for rank, prefix in enumerate(("What is known about", "What does the article", "Is it true that"), 1):
-        if question.startswith(prefix):
-            return rank
-    return 0
-
-
-def pick_questions(records: list[dict], limit: int = MAX_SUGGESTIONS, exclude: set[str] = frozenset()) -> list[str]:
-    """Stored questions of these articles, one article at a time, real questions before templated ones."""
-    per_article = [[q for q in stored_questions(r) if q not in exclude] for r in records]
-    ordered = []
-    for depth in range(max((len(q) for q in per_article), default=0)):
-        ordered += [qs[depth] for qs in per_article if depth < len(qs)]
-    return sorted(ordered, key=_kind)[:limit]
-
-
-def index_status(report: IndexReport, titles: list[str] = ()) -> str:
-    """What an indexing run did, as the library tab's status line and one line per title or failure."""
-    lines = [escape_markdown(report.summary())]
-    lines += [f"- added: *{escape_markdown(t)}*" for t in titles]
-    lines += [f"- ⚠️ {escape_markdown(e)}" for e in report.failed]
+def index_status(added: Added) -> str:
+    """What an indexing run did, as the library tab's status line and one line per title, copy or failure."""
+    lines = [escape_markdown(added.report.summary())]
+    lines += [f"- added: *{escape_markdown(t)}*" for t in added.titles]
+    lines += [f"- merged as a copy of an indexed story: {escape_markdown(copy)}" for copy, _ in added.report.merged]
+    lines += [f"- ⚠️ {escape_markdown(e)}" for e in added.report.failed]
     return "\n".join(lines)
+
+
+def suggestion_choices(questions: list[str]) -> gr.Radio:
+    # Radio choices show a question whole; Gradio's example samples cut text at 60 characters with "...".
+    return gr.Radio(choices=questions, value=None)
 
 
 class ChatApp:
@@ -117,7 +74,8 @@ class ChatApp:
         self.store = chain.store
         self.settings = chain.settings
         self.sync = sync  # the scheduled feed sync of `newsqa serve`, when Settings.feeds_sync_minutes > 0
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.library = Library(self.settings, self.store, now or (lambda: datetime.now(timezone.utc)))
+        self.suggestions = Suggestions(chain)
 
     # -- chat ------------------------------------------------------------------
     def filters(self, pinned: list[str], outlets: list[str] | None, since: str | None, until: str | None) -> Filters:
@@ -149,12 +107,13 @@ class ChatApp:
         question = (message or "").strip()
         messages = list(messages or [])
         history = list(history or [])
-        unchanged = (gr.skip(),) * 7  # sources, query, timeline, pin choices, suggestions (2), history
+        unchanged = (gr.skip(),) * 8  # sources, query, timeline, pin choices, pin controls, suggestions (2), history
         if not question:
             yield gr.skip(), gr.skip(), *unchanged
             return
+        shown = question if len(question) <= SHOWN_QUESTION_CHARS else question[:SHOWN_QUESTION_CHARS] + " …"
         messages += [
-            {"role": "user", "content": escape_markdown(question)},
+            {"role": "user", "content": escape_markdown(shown)},
             {"role": "assistant", "content": "_Searching the articles…_"},
         ]
         yield list(messages), "", *unchanged
@@ -176,14 +135,16 @@ class ChatApp:
         }
         history.append(Turn.after(question, answer))
         suggestions = self.followup_questions(answer, history)
+        records = {c.article_id: self.store.article(c.article_id) for c in answer.citations}
         yield (
             messages,
             "",
-            sources_html(answer, question),
+            sources_html(answer, question, records),
             answer.query,
             timeline_svg(answer.citations),
             self.pin_choices(answer),
-            gr.Dataset(samples=[[q] for q in suggestions]),
+            gr.Group(visible=bool(answer.citations)),
+            suggestion_choices(suggestions),
             suggestions,
             history,
         )
@@ -205,21 +166,27 @@ class ChatApp:
 
     @staticmethod
     def clear():
-        return [], [], [], sources_html(None), "", "", gr.Dropdown(choices=[], value=None), "", []
+        """What "New conversation" and the chat's clear button reset: the messages, the history that follow-ups
+        are searched with, the pinned articles and everything shown about the last answer."""
+        return [], *ChatApp.unpin()
+
+    @staticmethod
+    def unpin():
+        """Unpinning ends the pinned conversation: history, pin, sources, query and timeline are reset, so the
+        next question is searched over every article as a first question."""
+        return [], [], sources_html(None), "", "", gr.Dropdown(choices=[], value=None), gr.Group(visible=False), "", []
 
     # -- suggestions -----------------------------------------------------------
     def start_questions(self) -> list[str]:
-        return pick_questions(self.store.articles())
+        return self.suggestions.start(MAX_SUGGESTIONS)
+
+    def start_suggestions(self):
+        questions = self.start_questions()
+        return suggestion_choices(questions), questions
 
     def followup_questions(self, answer: Answer, history: list[Turn]) -> list[str]:
-        asked = {t.question for t in history}
-        cited = list(dict.fromkeys(c.article_id for c in answer.citations))
-        records = [r for r in (self.store.article(i) for i in cited) if r]
-        return pick_questions(records, exclude=asked) or pick_questions(self.store.articles(), exclude=asked)
+        return self.suggestions.after(answer, history[-1].question if history else "", {t.question for t in history}, FOLLOWUPS)
 
-    @staticmethod
-    def suggestion(index: int | None, suggestions: list[str]) -> str:
-        return suggestions[index] if index is not None and 0 <= index < len(suggestions or []) else ""
 
     # -- pinning ---------------------------------------------------------------
     @staticmethod
@@ -250,17 +217,42 @@ class ChatApp:
         return f"**Pinned.** Questions now search only: {shown}. Unpin to search every article again."
 
     # -- filters and library ---------------------------------------------------
+    @staticmethod
+    def chips(outlets: list[str] | None, since: str | None, until: str | None) -> list[tuple[str, str]]:
+        """The active filters as (label, key) chips; removing a chip clears the filter its key names."""
+        chips = [(f"Outlet: {o}", f"outlet:{o}") for o in outlets or []]
+        chips += [(f"From {since.strip()}", "since:")] if (since or "").strip() else []
+        chips += [(f"To {until.strip()}", "until:")] if (until or "").strip() else []
+        return chips
+
+    @staticmethod
+    def remove_filter(key: str, outlets: list[str] | None, since: str, until: str):
+        kind, _, value = key.partition(":")
+        if kind == "outlet":
+            return [o for o in outlets or [] if o != value], since, until
+        return outlets, "" if kind == "since" else since, "" if kind == "until" else until
+
     def outlets(self) -> gr.Dropdown:
         return gr.Dropdown(choices=self.chain.retriever.known_sources())
 
     def library_rows(self, search: str = "") -> list[list]:
-        words = (search or "").lower().split()
-        rows = []
-        for r in self.store.articles():
-            haystack = f"{r.get('title', '')} {r.get('source', '')} {r.get('author', '')}".lower()
-            if all(w in haystack for w in words):
-                rows.append([r.get("title", ""), r.get("source", ""), day(r.get("published_at", "")), r.get("chunks", 0), r["id"]])
-        return rows
+        """Title, outlet (or the file it came from), date and chunk count of each article, newest first."""
+        return [row for row, _ in self._library(search)]
+
+    def _library(self, search: str) -> list[tuple[list, str]]:
+        return [
+            (
+                [r.get("title", ""), outlet_line(r.get("source", ""), r.get("also_published_by") or []) or article_origin(r),
+                 day(r.get("published_at", "")), r.get("chunks", 0)],
+                r["id"],
+            )
+            for r in self.library.articles(search)
+        ]
+
+    def library_table(self, search: str = "") -> tuple[list[list], list[str]]:
+        """The table's rows and, in the same order, their article ids."""
+        listed = self._library(search)
+        return [row for row, _ in listed], [i for _, i in listed]
 
     def article_choices(self) -> gr.Dropdown:
         return gr.Dropdown(
@@ -268,55 +260,41 @@ class ChatApp:
             value=None,
         )
 
+    def library_count(self) -> str:
+        stats = self.store.stats()
+        return f"**{stats['articles']:,}** articles, **{stats['chunks']:,}** passages (chunks) indexed."
+
     def library_view(self, search: str = ""):
-        """Everything that shows the store's contents, refreshed together after a change."""
-        return self.library_rows(search), self.article_choices(), self.outlets()
+        """Everything that shows the store's contents, refreshed together after a change: the table, the
+        removal choices, the outlet filter, the ids of the table's rows and the counts."""
+        rows, ids = self.library_table(search)
+        return rows, self.article_choices(), self.outlets(), ids, self.library_count()
 
     def add_files(self, files: list[str] | None, search: str, progress=gr.Progress()):
         """Index uploaded files one article at a time, so the progress bar moves."""
-        paths = [Path(f if isinstance(f, str) else f.name) for f in files or []]
+        paths = [f if isinstance(f, str) else f.name for f in files or []]
         if not paths:
             return ("Choose files to add.", *self.library_view(search))
-        report = IndexReport()
-        items: list = []
-        for path in paths:
-            # Name the file as the user knows it, not by its temporary upload path.
-            items += [
-                LoadError(path.name, item.reason) if isinstance(item, LoadError) else item.model_copy(update={"origin": path.name})
-                for item in load_path(path, max_bytes=int(self.settings.max_upload_mb * 2**20))
-            ]
-        titles = []
-        for n, item in enumerate(items):
-            progress((n, len(items)), desc=f"indexing {n + 1} of {len(items)}")
-            one = self.store.add([item])
-            for field in ("added", "updated", "unchanged", "failed"):
-                getattr(report, field).extend(getattr(one, field))
-            report.chunks += one.chunks
-            if not isinstance(item, LoadError) and (one.added or one.updated):
-                titles.append(item.title)
-        return (index_status(report, titles), *self.library_view(search))
+        added = self.library.upload(paths, lambda n, total: progress((n, total), desc=f"indexing {n + 1} of {total}"))
+        return (index_status(added), *self.library_view(search))
 
     def add_url(self, url: str, search: str):
         """Fetch one web page and index its article."""
-        url = (url or "").strip()
-        if not is_url(url):
-            return (f"{escape_markdown(url or 'Nothing')} is not an http(s) URL; paste the page's address.", *self.library_view(search))
-        report = self.store.add(fetch_articles([url], self.settings))
-        titles = [r["title"] for r in (self.store.article(i) for i in report.added + report.updated) if r]
-        return (index_status(report, titles), *self.library_view(search))
+        try:
+            added = self.library.add_url(url)
+        except UserError as exc:
+            return (escape_markdown(f"{exc}."), *self.library_view(search))
+        return (index_status(added), *self.library_view(search))
 
     def add_feed(self, url: str, search: str):
         """Follow a feed and sync it now, so its articles show at once; later syncs run on the schedule."""
         url = (url or "").strip()
-        problem = check_feed_url(url)
-        if problem:
-            return (escape_markdown(problem), self.feed_rows(), *self.library_view(search))
         try:
-            added = FeedRegistry(self.settings.store).add(url, self.now())
-            report = sync_feeds(self.store, self.settings, self.now(), urls=[url])
-        except FeedStateError as exc:
+            followed = self.library.follow(url)
+            report = self.library.sync([url])
+        except UserError as exc:
             return (f"⚠️ {escape_markdown(str(exc))}", self.feed_rows(), *self.library_view(search))
-        head = "Following" if added else "Already following"
+        head = "Following" if followed else "Already following"
         lines = [f"{head} {escape_markdown(url)}: {escape_markdown(report.summary())}"]
         if report.busy and self.sync:
             self.sync.sync_now()
@@ -328,8 +306,8 @@ class ChatApp:
     def feed_rows(self) -> list[list]:
         """One row per followed feed: address, title, last sync, its result, its first error."""
         try:
-            rows = feeds_status(self.settings)
-        except FeedStateError as exc:
+            rows = self.library.feeds()
+        except UserError as exc:
             return [["", str(exc), "", "", ""]]
         return [
             [r["url"], r["title"], r["last_sync"] or "never", r["last_result"], (r["last_errors"] or [""])[0]] for r in rows
@@ -345,78 +323,108 @@ class ChatApp:
     def feeds_view(self):
         return self.feed_schedule(), self.feed_rows()
 
+    def confirm_remove(self, article_id: str | None):
+        """The first click on Remove: ask before deleting (the confirmation row and its question)."""
+        record = self.store.article(article_id) if article_id else None
+        if not record:
+            return gr.Group(visible=False), "Choose an article to remove (click its row, or pick it in the list)."
+        return gr.Group(visible=True), f"Remove *{escape_markdown(record.get('title', article_id))}* from the library?"
+
     def remove(self, article_id: str | None, search: str):
         if not article_id:
             return ("Choose an article to remove.", *self.library_view(search))
-        record = self.store.article(article_id)
-        if not record or not self.store.remove(article_id):
+        try:
+            record = self.library.remove(article_id)
+        except UserError:
             return (f"No article with id {escape_markdown(article_id)}; it may have been removed already.", *self.library_view(search))
         return (f"Removed *{escape_markdown(record.get('title', article_id))}*.", *self.library_view(search))
 
     @staticmethod
-    def selected_row(evt: gr.SelectData) -> str | None:
-        """The id (last column) of the clicked library row, to preselect it for removal."""
-        row = evt.row_value or []
-        return row[-1] if row else None
+    def selected_row(ids: list[str], evt: gr.SelectData) -> str | None:
+        """The id of the clicked library row, to preselect it for removal."""
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return ids[row] if isinstance(row, int) and 0 <= row < len(ids or []) else None
 
 
 def create_app(chain: NewsQA, sync: BackgroundSync | None = None) -> gr.Blocks:
     """The chat app over `chain`, built but not served; `sync` is the background feed sync to report on."""
     ui = ChatApp(chain, sync)
+    private = dict(api_visibility="private")
     with gr.Blocks(title="newsqa — ask the news") as app:
         history = gr.State([])
         pinned = gr.State([])
         suggestions = gr.State([])
+        row_ids = gr.State([])
+        # The filters are made here and placed in the Filters section below, so the chips above the question
+        # box (placed before that section) can read them.
+        outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[], elem_id="nq-outlets", render=False)
+        since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="nq-since", render=False)
+        until = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="nq-until", render=False)
         gr.Markdown("## newsqa — ask the news\nAnswers quote the indexed articles; every claim links to its source.")
         with gr.Tab("Chat"):
-            with gr.Row(equal_height=False):
-                with gr.Column(scale=3):
+            with gr.Row(equal_height=False, elem_id="nq-main"):
+                with gr.Column(scale=3, min_width=320, elem_id="nq-chat-col"):
                     chat = gr.Chatbot(
                         label="Chat", show_label=False, height=470, elem_id="nq-chat", latex_delimiters=[], buttons=["copy"],
                         placeholder="Ask a question about the news articles in the library.",
                     )
                     pin_banner = gr.Markdown("", elem_id="nq-pin-banner")
-                    with gr.Row():
+                    # The active filters as removable chips above the question box, so they show with Filters collapsed.
+                    @gr.render(inputs=[outlets, since, until], triggers=[app.load, outlets.change, since.blur, since.submit, until.blur, until.submit])
+                    def filter_chips(chosen, start, end):
+                        chips = ui.chips(chosen, start, end)
+                        if not chips:
+                            return
+                        with gr.Row(elem_classes="nq-chip-row"):
+                            for label, key in chips:
+                                chip = gr.Button(f"{label}  ✕", size="sm", elem_classes="nq-chip", min_width=0, scale=0)
+                                chip.click(lambda o, a, b, key=key: ui.remove_filter(key, o, a, b), [outlets, since, until],
+                                           [outlets, since, until], **private)
+
+                    with gr.Row(elem_id="nq-ask-row"):
                         message = gr.Textbox(
-                            show_label=False, placeholder="Ask about the news…", scale=6, elem_id="nq-message", autofocus=True
+                            show_label=False, placeholder="Ask about the news…", scale=6, elem_id="nq-message", autofocus=True,
+                            max_lines=6,
                         )
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="nq-send")
-                    suggested = gr.Dataset(
-                        label="Suggested questions", components=[gr.Textbox(visible=False)], samples=[],
-                        type="index", elem_id="nq-suggestions", samples_per_page=MAX_SUGGESTIONS,
-                    )
+                        send = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="nq-send")
+                    suggested = gr.Radio(label="Suggested questions", choices=[], elem_id="nq-suggestions")
                     with gr.Accordion("Searched for", open=False, elem_id="nq-query-box"):
-                        query = gr.Textbox(show_label=False, interactive=False, elem_id="nq-query")
-                    with gr.Accordion("Filters", open=False):
-                        outlets = gr.Dropdown(label="Outlets", multiselect=True, choices=[], elem_id="nq-outlets")
+                        query = gr.Textbox(show_label=False, interactive=False, elem_id="nq-query", max_lines=4)
+                    with gr.Accordion("Filters", open=False, elem_id="nq-filters"):
+                        outlets.render()
                         with gr.Row():
-                            since = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="nq-since")
-                            until = gr.Textbox(label="To (YYYY-MM-DD)", elem_id="nq-until")
+                            since.render()
+                            until.render()
                     clear = gr.Button("New conversation", size="sm", elem_id="nq-clear")
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
+                with gr.Column(scale=2, min_width=320, elem_id="nq-side"):
                     sources = gr.HTML(sources_html(None), elem_id="nq-sources")
                     timeline = gr.HTML("", elem_id="nq-timeline")
-                    with gr.Row():
-                        pin_choice = gr.Dropdown(label="Ask about this source", choices=[], scale=3, elem_id="nq-pin-choice")
-                    with gr.Row():
-                        pin = gr.Button("Pin: ask only about it", size="sm", elem_id="nq-pin")
-                        unpin = gr.Button("Unpin", size="sm", elem_id="nq-unpin")
+                    with gr.Group(visible=False, elem_id="nq-pin-box") as pin_box:
+                        pin_choice = gr.Dropdown(label="Ask about this source", choices=[], elem_id="nq-pin-choice")
+                        with gr.Row():
+                            pin = gr.Button("Pin: ask only about it", size="sm", elem_id="nq-pin")
+                            unpin = gr.Button("Unpin", size="sm", elem_id="nq-unpin")
         with gr.Tab("Library"):
             with gr.Row():
                 search = gr.Textbox(label="Search the library", placeholder="title, outlet or author", scale=3, elem_id="nq-lib-search")
                 upload = gr.File(
-                    label="Add articles (" + " ".join(sorted(SUFFIXES)) + ")", file_count="multiple",
+                    label="Add articles: " + ", ".join(sorted(SUFFIXES)), file_count="multiple",
                     file_types=sorted(SUFFIXES), scale=2, elem_id="nq-upload",
                 )
             status = gr.Markdown("", elem_id="nq-lib-status")
+            count = gr.Markdown("", elem_id="nq-lib-count")
             table = gr.Dataframe(
-                headers=["Title", "Outlet", "Date", "Chunks", "Id"], datatype=["str", "str", "str", "number", "str"],
-                column_widths=["52%", "18%", "12%", "7%", "11%"], interactive=False, wrap=True, elem_id="nq-library",
+                headers=["Title", "Outlet", "Date", "Chunks"], datatype=["str", "str", "str", "number"],
+                column_widths=["56%", "22%", "13%", "9%"], interactive=False, wrap=True, elem_id="nq-library",
             )
             with gr.Row():
                 to_remove = gr.Dropdown(label="Article to remove", choices=[], scale=4, elem_id="nq-remove-choice")
-                remove = gr.Button("Remove", variant="stop", scale=1, elem_id="nq-remove")
+                remove = gr.Button("Remove…", variant="stop", scale=1, elem_id="nq-remove")
+            with gr.Group(visible=False, elem_id="nq-remove-confirm") as confirm_box:
+                confirm_text = gr.Markdown("", elem_id="nq-remove-question")
+                with gr.Row():
+                    remove_yes = gr.Button("Yes, remove it", variant="stop", size="sm", elem_id="nq-remove-yes")
+                    remove_no = gr.Button("Cancel", size="sm", elem_id="nq-remove-cancel")
             with gr.Row():
                 page_url = gr.Textbox(label="Add a web page", placeholder="https://…", scale=4, elem_id="nq-url")
                 add_page = gr.Button("Add page", scale=1, elem_id="nq-add-url")
@@ -435,35 +443,35 @@ def create_app(chain: NewsQA, sync: BackgroundSync | None = None) -> gr.Blocks:
         api_turns = gr.JSON(label="turns", visible=False)
         api_history = gr.Button(visible=False)
 
-        chat_outputs = [chat, message, sources, query, timeline, pin_choice, suggested, suggestions, history]
+        chat_outputs = [chat, message, sources, query, timeline, pin_choice, pin_box, suggested, suggestions, history]
         chat_inputs = [message, chat, history, pinned, outlets, since, until]
-        gr.on([message.submit, send.click], ui.respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=4)
-        suggested.click(ui.suggestion, [suggested, suggestions], message, api_visibility="private").then(
-            ui.respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=4
+        gr.on([message.submit, send.click], ui.respond, chat_inputs, chat_outputs, concurrency_limit=4, **private)
+        suggested.input(lambda question: question or "", suggested, message, **private).then(
+            ui.respond, chat_inputs, chat_outputs, concurrency_limit=4, **private
         )
-        pin.click(ui.pin, [pin_choice, history], [pinned, pin_banner], api_visibility="private")
-        unpin.click(lambda: ([], ""), None, [pinned, pin_banner], api_visibility="private")
-        clear.click(ui.clear, None, [chat, history, pinned, sources, query, timeline, pin_choice, pin_banner, suggestions],
-                    api_visibility="private").then(
-            lambda: (gr.Dataset(samples=[[q] for q in ui.start_questions()]), ui.start_questions()),
-            None, [suggested, suggestions], api_visibility="private",
-        )
+        pin.click(ui.pin, [pin_choice, history], [pinned, pin_banner], **private)
+        reset = [history, pinned, sources, query, timeline, pin_choice, pin_box, pin_banner, suggestions]
+        unpin.click(ui.unpin, None, reset, **private).then(ui.start_suggestions, None, [suggested, suggestions], **private)
+        clear.click(ui.clear, None, [chat, *reset], **private).then(ui.start_suggestions, None, [suggested, suggestions], **private)
+        chat.clear(ui.unpin, None, reset, **private).then(ui.start_suggestions, None, [suggested, suggestions], **private)
 
-        library_outputs = [table, to_remove, outlets]
-        search.change(ui.library_rows, search, table, api_visibility="private")
-        upload.upload(ui.add_files, [upload, search], [status, *library_outputs], api_visibility="private")
-        remove.click(ui.remove, [to_remove, search], [status, *library_outputs], api_visibility="private")
-        table.select(ui.selected_row, None, to_remove, api_visibility="private")
-        gr.on([page_url.submit, add_page.click], ui.add_url, [page_url, search], [status, *library_outputs], api_visibility="private")
-        gr.on([feed_url.submit, add_feed.click], ui.add_feed, [feed_url, search], [status, feeds, *library_outputs],
-              api_visibility="private")
-        refresh_feeds.click(ui.feeds_view, None, [schedule, feeds], api_visibility="private")
+        library_outputs = [table, to_remove, outlets, row_ids, count]
+        search.change(ui.library_table, search, [table, row_ids], **private)
+        upload.upload(ui.add_files, [upload, search], [status, *library_outputs], **private).then(lambda: None, None, upload, **private)
+        remove.click(ui.confirm_remove, to_remove, [confirm_box, confirm_text], **private)
+        remove_no.click(lambda: gr.Group(visible=False), None, confirm_box, **private)
+        remove_yes.click(ui.remove, [to_remove, search], [status, *library_outputs], **private).then(
+            lambda: gr.Group(visible=False), None, confirm_box, **private
+        )
+        table.select(ui.selected_row, row_ids, to_remove, **private)
+        gr.on([page_url.submit, add_page.click], ui.add_url, [page_url, search], [status, *library_outputs], **private)
+        gr.on([feed_url.submit, add_feed.click], ui.add_feed, [feed_url, search], [status, feeds, *library_outputs], **private)
+        refresh_feeds.click(ui.feeds_view, None, [schedule, feeds], **private)
 
         def on_load():
-            questions = ui.start_questions()
-            return (gr.Dataset(samples=[[q] for q in questions]), questions, *ui.library_view(""), *ui.feeds_view())
+            return (*ui.start_suggestions(), *ui.library_view(""), *ui.feeds_view())
 
-        app.load(on_load, None, [suggested, suggestions, *library_outputs, schedule, feeds], api_visibility="private")
+        app.load(on_load, None, [suggested, suggestions, *library_outputs, schedule, feeds], **private)
 
         api_message.submit(ui.api_chat, [api_message, history, pinned], [api_answer, history], api_name="chat", concurrency_limit=4)
         api_history.click(ui.api_history, history, api_turns, api_name="history")
@@ -483,8 +491,8 @@ def launch(app: gr.Blocks, settings: Settings, share: bool = False, block: bool 
         share=share,
         auth=auth,
         prevent_thread_lock=not block,
-        css=CSS,
-        head=HEAD,
+        css=static_text("app.css"),
+        head=f"<script>\n{static_text('app.js')}</script>",
         theme=gr.themes.Soft(),
         show_error=False,
         quiet=not block,

@@ -43,6 +43,8 @@ class NewsQA:
     def check(self, question: str, filters: Filters) -> None:
         if not question or not question.strip():
             raise UserError("the question is empty: ask something about the indexed articles")
+        if len(question) > self.settings.max_question_chars:
+            raise UserError(f"the question is {len(question):,} characters long; ask it in at most {self.settings.max_question_chars:,}")
         if filters.sources:
             known = set(self.retriever.known_sources())
             unknown = [s for s in filters.sources if s not in known]

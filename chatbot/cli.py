@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
@@ -78,10 +78,11 @@ def _writer_store(doing: str):
     return _store()
 
 
-def index_paths(store, paths: list[Path], progress: bool = True):
-    from index.loaders import load_paths
+def _library(doing: str | None = None):
+    """The library service; over the store, for a command that writes it (`doing`), else without one."""
+    from chatbot.library import Library
 
-    return store.add(load_paths(paths), progress=progress, on_error=lambda e: typer.echo(f"error: {e}", err=True))
+    return Library(state.settings, _writer_store(doing) if doing else None)
 
 
 def _save_snapshot(store) -> None:
@@ -96,23 +97,15 @@ def index_add(
     inputs: list[str] = typer.Argument(..., help="Files or folders (.txt .md .html .json .jsonl), or http(s) URLs of web pages."),
 ) -> None:
     """Index articles from files, folders and web pages; re-adding an unchanged article adds nothing."""
-    from itertools import chain
-
-    from index.loaders import load_paths
-    from index.web import fetch_articles, is_url
-
-    store = _writer_store("add articles")
-    swept = store.sweep_orphans()
+    library = _library("add articles")
+    swept, repaired = library.repair()
     if swept:
         typer.echo(f"removed {swept} chunks left by an interrupted run", err=True)
-    repaired = store.repair_vectors()
     if repaired:
         typer.echo(f"re-embedded {repaired} chunks whose vectors an interrupted run left unreadable", err=True)
-    urls = [x for x in inputs if is_url(x)]
-    items = chain(load_paths([Path(x) for x in inputs if not is_url(x)]), fetch_articles(urls, state.settings))
-    report = store.add(items, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))
+    report = library.add(inputs, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))
     if report.added or report.updated or report.merged or swept or repaired:
-        _save_snapshot(store)
+        _save_snapshot(library.store)
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
@@ -133,10 +126,12 @@ def index_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 @index_app.command("remove")
 def index_remove(article_id: str = typer.Argument(..., help="An id from `newsqa index list`.")) -> None:
     """Remove an article and its chunks."""
-    store = _writer_store("remove articles")
-    if not store.remove(article_id):
-        fail(f"no article with id {article_id!r}; see `newsqa index list`")
-    _save_snapshot(store)
+    library = _library("remove articles")
+    try:
+        library.remove(article_id)
+    except UserError as exc:
+        fail(str(exc))
+    _save_snapshot(library.store)
     typer.echo(f"removed {article_id}")
 
 
@@ -208,7 +203,10 @@ def ensure_not_empty(chain, seeds: bool) -> None:
     if not seeds:
         fail("the store is empty: index articles with `newsqa index add PATH`, or pass --seeds to index seeds/")
     typer.echo(f"indexing the seed articles in {SEEDS_DIR} ...", err=True)
-    typer.echo(index_paths(chain.store, [SEEDS_DIR], progress=False).summary(), err=True)
+    from chatbot.library import Library
+
+    report = Library(state.settings, chain.store).add([SEEDS_DIR], on_error=lambda e: typer.echo(f"error: {e}", err=True))
+    typer.echo(report.summary(), err=True)
 
 
 @app.command()
@@ -276,38 +274,26 @@ app.add_typer(feeds_app, name="feeds")
 
 @feeds_app.callback()
 def feeds_check() -> None:
-    from index.feeds import FeedRegistry, FeedStateError
-
     try:
-        FeedRegistry(state.settings.store).load()
-    except FeedStateError as exc:
+        _library().following()
+    except UserError as exc:
         fail(str(exc))
-
-
-def _now() -> datetime:
-    from datetime import timezone
-
-    return datetime.now(timezone.utc)
 
 
 @feeds_app.command("add")
 def feeds_add(url: str = typer.Argument(..., help="The http(s) address of an RSS or Atom feed.")) -> None:
     """Follow a feed; `newsqa feeds sync` then indexes its articles."""
-    from index.feeds import FeedRegistry, check_feed_url
-
-    problem = check_feed_url(url)
-    if problem:
-        fail(problem)
-    added = FeedRegistry(state.settings.store).add(url, _now())
+    try:
+        added = _library().follow(url)
+    except UserError as exc:
+        fail(str(exc))
     typer.echo(f"following {url}; run `newsqa feeds sync`" if added else f"already following {url}")
 
 
 @feeds_app.command("list")
 def feeds_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List followed feeds with their last sync."""
-    from index.feeds import feeds_status
-
-    rows = feeds_status(state.settings)
+    rows = _library().feeds()
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
@@ -319,10 +305,10 @@ def feeds_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
 @feeds_app.command("remove")
 def feeds_remove(url: str = typer.Argument(..., help="A feed address from `newsqa feeds list`.")) -> None:
     """Stop following a feed; the articles already indexed from it stay."""
-    from index.feeds import FeedRegistry
-
-    if not FeedRegistry(state.settings.store).remove(url):
-        fail(f"not following {url!r}; see `newsqa feeds list`")
+    try:
+        _library().unfollow(url)
+    except UserError as exc:
+        fail(str(exc))
     typer.echo(f"stopped following {url}")
 
 
@@ -333,14 +319,12 @@ def feeds_sync(
     """Index the new entries of every followed feed; exit status 1 when anything failed."""
     import time
 
-    from index.feeds import FeedRegistry, sync_feeds
-
-    if not FeedRegistry(state.settings.store).load():
+    if not _library().following():
         fail("no feeds followed: add one with `newsqa feeds add URL`")
-    store = _writer_store("sync feeds")
+    library = _library("sync feeds")
     try:
         while True:
-            report = sync_feeds(store, state.settings, _now())
+            report = library.sync()
             for feed in report.feeds:
                 typer.echo(f"{feed.feed}: {feed.summary()}")
                 for note in feed.notes:

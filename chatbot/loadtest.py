@@ -20,7 +20,8 @@ from pathlib import Path
 
 from gradio_client import Client
 
-from chatbot.app import create_app, launch, pick_questions
+from chatbot.app import create_app, launch
+from index.questions import pick_questions
 from chatbot.chain import NewsQA
 from index.loaders import load_path
 from index.store import IndexReport

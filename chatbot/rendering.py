@@ -77,74 +77,171 @@ def locate(passage: str, sentence: str) -> tuple[int, int] | None:
     return (start, start + len(best)) if start >= 0 else None
 
 
+# Characters of the passage shown on each side of the supporting sentence before "Show the whole passage".
+CONTEXT_CHARS = 160
+
+
+def _cut(text: str, keep: int, from_end: bool) -> tuple[str, str]:
+    """(hidden, shown) parts of `text`, showing about `keep` characters at its end (or start), cut at a space."""
+    if len(text) <= keep:
+        return ("", text) if from_end else (text, "")
+    if from_end:
+        at = text.find(" ", len(text) - keep)
+        at = len(text) - keep if at < 0 else at
+        return text[:at], text[at:]
+    at = text.rfind(" ", 0, keep)
+    at = keep if at < 0 else at
+    return text[at:], text[:at]
+
+
 def highlighted_passage(passage: str, sentence: str) -> str:
+    """The passage with its supporting sentence marked and a little context around it shown; the rest of
+    the passage is in hidden spans that "Show the whole passage" reveals."""
     span = locate(passage, sentence)
     if span is None:
-        return html.escape(passage)
-    a, b = span
-    return f"{html.escape(passage[:a])}<mark>{html.escape(passage[a:b])}</mark>{html.escape(passage[b:])}"
+        hidden, shown = _cut(passage, 2 * CONTEXT_CHARS, from_end=False)
+        parts = [("", shown), ("nq-rest", hidden)]
+    else:
+        a, b = span
+        hidden_before, before = _cut(passage[:a], CONTEXT_CHARS, from_end=True)
+        hidden_after, after = _cut(passage[b:], CONTEXT_CHARS, from_end=False)
+        parts = [("nq-rest", hidden_before), ("", before), ("mark", passage[a:b]), ("", after), ("nq-rest", hidden_after)]
+    out = []
+    for kind, text in parts:
+        if not text:
+            continue
+        if kind == "mark":
+            out.append(f"<mark>{html.escape(text)}</mark>")
+        elif kind:
+            out.append(f'<span class="{kind}">{html.escape(text)}</span><span class="nq-ellipsis">…</span>')
+        else:
+            out.append(html.escape(text))
+    more = '<button class="nq-more" type="button">Show the whole passage</button>' if any(k == "nq-rest" and t for k, t in parts) else ""
+    return "".join(out) + more
 
 
-def source_card(c: Citation) -> str:
+def article_origin(record: dict | None) -> str:
+    """Where an article came from when it names no outlet and no date: its file name or web address."""
+    origin = (record or {}).get("origin", "")
+    return origin.replace("\\", "/").rsplit("/", 1)[-1] if origin and not safe_url(origin) else origin
+
+
+def article_card(citations: list[Citation], record: dict | None = None) -> str:
+    """One card per article: title (linked to the original), outlet, date, then each cited passage."""
+    c = citations[0]
     url = safe_url(c.url)
     title = html.escape(c.title or "(untitled)")
     heading = (
         f'<a href="{html.escape(url, quote=True)}" target="_blank" rel="noopener noreferrer nofollow">{title}</a>'
         if url else title
     )
-    meta = " · ".join(html.escape(x) for x in (c.source, day(c.published_at)) if x)
+    meta = " · ".join(html.escape(x) for x in (outlet_line(c.source, c.also_published_by), day(c.published_at)) if x)
+    if not meta:
+        origin = article_origin(record)
+        meta = f"from {html.escape(origin)}" if origin else "no outlet or date recorded"
+    numbers = "".join(f'<span class="nq-n">{x.n}</span>' for x in citations)
+    passages = "".join(
+        f'<div class="nq-passage" id="{SOURCE_ANCHOR.format(n=x.n)}" data-n="{x.n}"><span class="nq-n">{x.n}</span>'
+        f'<blockquote>{highlighted_passage(x.text, x.sentence)}</blockquote></div>'
+        for x in citations
+    )
     return (
-        f'<div class="nq-source" id="{SOURCE_ANCHOR.format(n=c.n)}" data-article="{html.escape(c.article_id, quote=True)}">'
-        f'<div class="nq-source-head"><span class="nq-n">{c.n}</span><span class="nq-title">{heading}</span></div>'
-        f'<div class="nq-meta">{meta}</div>'
-        f'<blockquote class="nq-passage">{highlighted_passage(c.text, c.sentence)}</blockquote></div>'
+        f'<div class="nq-source" data-article="{html.escape(c.article_id, quote=True)}">'
+        f'<div class="nq-source-head">{numbers}<span class="nq-title">{heading}</span></div>'
+        f'<div class="nq-meta">{meta}</div>{passages}</div>'
     )
 
 
-def sources_html(answer: Answer | None, question: str = "") -> str:
-    """The numbered source cards of `answer`, under the question they answer."""
+def by_article(citations: list[Citation]) -> list[list[Citation]]:
+    """The citations grouped by article, articles in order of their first citation."""
+    groups: dict[str, list[Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.article_id, []).append(c)
+    return list(groups.values())
+
+
+def outlets_say(citations: list[Citation]) -> list[tuple[str, Citation]]:
+    """One cited sentence per outlet (its first citation), when the citations come from two outlets or more."""
+    first: dict[str, Citation] = {}
+    for c in citations:
+        if c.source and (c.sentence or c.text):
+            first.setdefault(c.source, c)
+    return list(first.items()) if len(first) > 1 else []
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` cut at a word before `limit` characters (marked with …) when longer."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: text.rfind(" ", 0, limit) if " " in text[:limit] else limit] + " …"
+
+
+def outlets_html(citations: list[Citation]) -> str:
+    views = outlets_say(citations)
+    if not views:
+        return ""
+    items = "".join(
+        f'<li><span class="nq-outlet">{html.escape(outlet)}</span> <span class="nq-n">{c.n}</span> '
+        f'“{html.escape(shorten(c.sentence or c.text, 240))}”</li>'
+        for outlet, c in views
+    )
+    return f'<div class="nq-compare"><div class="nq-compare-title">What each outlet says</div><ul>{items}</ul></div>'
+
+
+def sources_html(answer: Answer | None, question: str = "", records: dict[str, dict] | None = None) -> str:
+    """The cited articles of `answer`, one card each with its numbered passages, under the question they
+    answer; `records` (article id to store record) says where an article without outlet or date came from.
+    The panel is a <details> so a phone can keep it folded under the answer."""
     if answer is None:
-        return '<div class="nq-sources nq-empty">The sources of each answer appear here, numbered as in the answer.</div>'
-    asked = f'<div class="nq-asked">{html.escape(question)}</div>' if question else ""
+        return _panel("Sources", '<div class="nq-sources nq-empty">The sources of each answer appear here, numbered as in the answer.</div>')
+    asked = f'<div class="nq-asked" title="{html.escape(question, quote=True)}">{html.escape(question)}</div>' if question else ""
     if not answer.citations:
-        return f'<div class="nq-sources nq-empty">{asked}No indexed article supports an answer to this question.</div>'
-    return f'<div class="nq-sources">{asked}' + "".join(source_card(c) for c in answer.citations) + "</div>"
+        return _panel("Sources", f'<div class="nq-sources nq-empty">{asked}No indexed article supports an answer to this question.</div>')
+    records = records or {}
+    groups = by_article(answer.citations)
+    cards = "".join(article_card(group, records.get(group[0].article_id)) for group in groups)
+    head = f"Sources · {len(groups)} article{'s' if len(groups) > 1 else ''}"
+    return _panel(head, f'<div class="nq-sources">{asked}{outlets_html(answer.citations)}{cards}</div>')
 
 
-def timeline_svg(citations: list[Citation], width: int = 340, height: int = 74) -> str:
-    """A small timeline of the cited articles by publication date, when at least two dated articles are cited."""
-    by_day: dict[date, list[tuple[int, str]]] = {}
-    articles = set()
+def _panel(head: str, body: str) -> str:
+    return f'<details class="nq-panel" open><summary class="nq-panel-head">{html.escape(head)}</summary>{body}</details>'
+
+
+def timeline_svg(citations: list[Citation], width: int = 340, height: int = 56) -> str:
+    """The cited articles by publication date: dots on an axis, then each article's date and title."""
+    articles: dict[str, tuple[date, list[int], str, str]] = {}
     for c in citations:
         d = day(c.published_at)
         if d:
-            by_day.setdefault(date.fromisoformat(d), []).append((c.n, c.title))
-            articles.add(c.article_id)
-    if len(articles) < 2:
+            when, numbers, title, source = articles.setdefault(c.article_id, (date.fromisoformat(d), [], c.title, c.source))
+            numbers.append(c.n)
+    if not articles:
         return ""
-    days = sorted(by_day)
+    rows = sorted(articles.values(), key=lambda r: r[0])
+    days = sorted({r[0] for r in rows})
     first, last = days[0], days[-1]
     span = max(1, (last - first).days)
-    left, right, axis_y = 24, width - 24, 40
+    left, right, axis_y = 24, width - 24, 22
     parts = [
         f'<svg class="nq-timeline" viewBox="0 0 {width} {height}" role="img" aria-label="Cited articles by publication date">',
         f'<line x1="{left}" y1="{axis_y}" x2="{right}" y2="{axis_y}" class="nq-axis"/>',
     ]
     for when in days:
         x = left + (right - left) * (when - first).days / span if last != first else (left + right) / 2
-        label = html.escape(" ".join(f"[{n}]" for n, _ in by_day[when]))
-        tip = html.escape("; ".join(f"[{n}] {title}" for n, title in by_day[when]))
-        parts.append(
-            f'<g><title>{when.isoformat()}: {tip}</title>'
-            f'<circle cx="{x:.1f}" cy="{axis_y}" r="5" class="nq-dot"/>'
-            f'<text x="{x:.1f}" y="{axis_y - 10}" text-anchor="middle" class="nq-label">{label}</text></g>'
-        )
+        tip = html.escape("; ".join(f"{title}" for w, _, title, _ in rows if w == when))
+        parts.append(f'<g><title>{when.isoformat()}: {tip}</title><circle cx="{x:.1f}" cy="{axis_y}" r="5" class="nq-dot"/></g>')
     parts.append(f'<text x="{left}" y="{height - 8}" class="nq-date">{first.isoformat()}</text>')
     if last != first:
         parts.append(f'<text x="{right}" y="{height - 8}" text-anchor="end" class="nq-date">{last.isoformat()}</text>')
     parts.append("</svg>")
+    items = "".join(
+        f'<li><time>{when.isoformat()}</time> {"".join(f"<span class=nq-n>{n}</span>" for n in numbers)} '
+        f'<span class="nq-timeline-article">{html.escape(title)}</span>'
+        + (f' <span class="nq-timeline-outlet">({html.escape(source)})</span>' if source else "") + "</li>"
+        for when, numbers, title, source in rows
+    )
     title = '<div class="nq-timeline-title">When the sources were published</div>'
-    return f'<div class="nq-timeline-box">{title}{"".join(parts)}</div>'
+    return f'<div class="nq-timeline-box">{title}{"".join(parts)}<ol class="nq-timeline-list">{items}</ol></div>'
 
 
 def api_markdown(answer: Answer) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 
 from dateutil import parser as dateparser
 from pydantic import BaseModel, Field, field_validator
@@ -13,11 +13,16 @@ MAX_BODY_CHARS = 1_000_000
 
 
 def parse_date(value: object) -> datetime | None:
-    """A timezone-aware datetime from a date string or datetime; naive values are taken as UTC."""
+    """A timezone-aware datetime from a date string, date or datetime; naive values are taken as UTC.
+
+    YAML front matter gives a date (`published_at: 2024-03-14`) or a datetime (with a time) for an
+    unquoted value, and a string for a quoted one: all three are read."""
     if value in (None, ""):
         return None
     if isinstance(value, datetime):
         parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time())
     elif isinstance(value, str):
         try:
             parsed = dateparser.parse(value)

@@ -18,6 +18,13 @@ from index.chunking import sections
 
 MAX_QUESTIONS = 3
 MAX_QUESTION_CHARS = 160
+# The questions made from an article's title, a subheading and a central sentence; a question that
+# fits none of them is the article's own (an FAQ line, a question heading) and is trusted most.
+TITLE_QUESTION = "What does the article “{}” report?"
+HEADING_QUESTION = "What is known about {}?"
+CENTRAL_QUESTION = "Is it true that {}?"
+# In order of trust: a subheading names a topic the article covers; a yes/no question is the most stilted.
+TEMPLATES = (HEADING_QUESTION, TITLE_QUESTION, CENTRAL_QUESTION)
 
 _FAQ_LINE = re.compile(r"^\s*(?:Q(?:uestion)?\s*\d*\s*[:.)\-–]\s*)(?P<q>.+\?)\s*$", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
@@ -36,6 +43,16 @@ _ABBREVIATION_END = re.compile(r"\b[A-Z][a-z]{0,3}\.$")
 # A central sentence starting with one of these leans on the sentence before it; it makes a poor question.
 _DEPENDENT_START = re.compile(r"^(he|she|it|they|this|that|these|those|but|and|so|also|however|his|her|their|its)\b", re.I)
 _QUOTE = re.compile(r"[\"“”]")
+# Page furniture, captions, photo credits and embedded tweets that web pages leave in article text:
+# a question built from them reads as nonsense ("What is known about Most read?").
+_FURNITURE = re.compile(
+    r"getty|shutterstock|alamy|\b(?:ap|afp|reuters|epa) (?:photo|images?)\b|\bphoto(?:graph)?(?:ed)? (?:by|credit)\b|"
+    r"\b(?:image|photo|picture) credit|\bvia \w+ images\b|/(?:afp|reuters|ap|epa)\b|pic\.twitter|twitter\.com|\bt\.co/|"
+    r"https?:|www\.|@\w|\bmost (?:read|popular|viewed|shared)\b|\badvertisement\b|\bnewsletter\b|\bsign up\b|"
+    r"\bsubscribe\b|\bcookies?\b|\ball rights reserved\b|©|\bcopyright\b|\bread more\b|\bclick here\b",
+    re.IGNORECASE,
+)
+_CUT_OFF = re.compile(r"…|\.\.\.")
 
 
 def suggest_questions(article: Article, limit: int = MAX_QUESTIONS) -> list[str]:
@@ -44,7 +61,7 @@ def suggest_questions(article: Article, limit: int = MAX_QUESTIONS) -> list[str]
     seen: set[str] = set()
     for question in _candidates(article):
         key = " ".join(sorted(content_words(question)))
-        if key in seen or len(question) > MAX_QUESTION_CHARS:
+        if key in seen or not good_suggestion(question):
             continue
         seen.add(key)
         found.append(question)
@@ -57,7 +74,7 @@ def _candidates(article: Article):
     headings = heading_questions(article.body)
     central = central_questions(article)
     yield from faq_questions(article.body)
-    yield f"What does the article “{article.title}” report?"
+    yield TITLE_QUESTION.format(article.title)
     # One of each kind first: a heading names a topic, a central sentence a fact.
     yield from headings[:1] + central[:1] + headings[1:] + central[1:]
 
@@ -80,7 +97,7 @@ def heading_questions(body: str) -> list[str]:
             if _QUESTION_START.match(heading):
                 questions.append(heading)
             continue
-        questions.append(f"What is known about {_lower_start(heading, lowercase)}?")
+        questions.append(HEADING_QUESTION.format(_lower_start(heading, lowercase)))
     return questions
 
 
@@ -103,7 +120,7 @@ def central_questions(article: Article, limit: int = MAX_QUESTIONS) -> list[str]
     lowercase = _lowercase_words(article.body)
     ranked = sorted(sentences, key=centrality, reverse=True)[:limit]
     statements = [_ATTRIBUTION_END.sub("", s.rstrip(".").strip()) for s in ranked]
-    return [f"Is it true that {_lower_start(s, lowercase)}?" for s in statements]
+    return [CENTRAL_QUESTION.format(_lower_start(s, lowercase)) for s in statements]
 
 
 def _lowercase_words(body: str) -> set[str]:
@@ -118,8 +135,60 @@ def _lower_start(text: str, lowercase: set[str]) -> str:
 
 def stored_questions(record: dict) -> list[str]:
     """The questions saved in an article record (empty for records indexed before they existed)."""
+    return [q for q in _json_list(record.get("questions")) if isinstance(q, str)]
+
+
+def stored_faq(record: dict) -> list[str]:
+    """The questions of the article's FAQ pairs ({question, answer}) saved in its record, if any."""
+    return [p["question"] for p in _json_list(record.get("faq")) if isinstance(p, dict) and isinstance(p.get("question"), str)]
+
+
+def _json_list(value) -> list:
+    if isinstance(value, list):
+        return value
     try:
-        questions = json.loads(record.get("questions") or "[]")
-    except json.JSONDecodeError:
+        loaded = json.loads(value or "[]")
+    except (json.JSONDecodeError, TypeError):
         return []
-    return [q for q in questions if isinstance(q, str)]
+    return loaded if isinstance(loaded, list) else []
+
+
+def good_suggestion(question: str) -> bool:
+    """A question worth offering: whole, of a reasonable length, a real question, not about page furniture."""
+    question = question.strip()
+    if not question.endswith("?") or _CUT_OFF.search(question) or _FURNITURE.search(question):
+        return False
+    if len(question) > MAX_QUESTION_CHARS or len(question.split()) < 3:
+        return False
+    # An article's own question must read as one ("Messi or Ronaldo?" is a heading, not a question).
+    return trust(question) > 0 or bool(_QUESTION_START.match(question))
+
+
+def trust(question: str) -> int:
+    """0 for the article's own questions, else 1 + the position of the template it was made from."""
+    for rank, template in enumerate(TEMPLATES, 1):
+        if question.startswith(template.split("{")[0]):
+            return rank
+    return 0
+
+
+def article_questions(record: dict) -> list[str]:
+    """An article's suggestions, best first: its FAQ, then its stored questions; bad ones left out."""
+    return [q for q in dict.fromkeys(stored_faq(record) + stored_questions(record)) if good_suggestion(q)]
+
+
+def candidate_questions(records: list[dict], exclude: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """(article id, question) pairs from these articles, one article at a time, the articles' own
+    questions before templated ones; each question once."""
+    per_article = [[(r["id"], q) for q in article_questions(r) if q not in exclude] for r in records]
+    ordered: dict[str, str] = {}
+    for depth in range(max((len(q) for q in per_article), default=0)):
+        for pairs in per_article:
+            if depth < len(pairs):
+                ordered.setdefault(pairs[depth][1], pairs[depth][0])
+    return sorted(((i, q) for q, i in ordered.items()), key=lambda pair: trust(pair[1]))
+
+
+def pick_questions(records: list[dict], limit: int, exclude: set[str] = frozenset()) -> list[str]:
+    """The first `limit` candidate questions of these articles (see candidate_questions)."""
+    return [q for _, q in candidate_questions(records, exclude)[:limit]]

@@ -36,7 +36,7 @@ def feed_of(site, keys: list[str]) -> bytes:
 
 def test_add_a_web_page_from_the_library(ui, site):
     url = serve_story(site, "/news/bridge", "bridge")
-    status, rows, choices, _ = ui.add_url(url, "")
+    status, rows, choices, *_ = ui.add_url(url, "")
     assert status.startswith("1 added, 0 updated") and "Harbour bridge reopens" in status
     assert [r[:2] for r in rows] == [["Harbour bridge reopens after two years of repairs", "Coast Courier"]]
     # Again: nothing new.
@@ -48,7 +48,7 @@ def test_a_bad_url_is_one_line_and_the_library_stays(ui, site):
     status, rows, *_ = ui.add_url(site.url("/gone"), "")
     assert "1 failed" in status and "404" in status and len(rows) == 1
     status, rows, *_ = ui.add_url("file:///etc/passwd", "")
-    assert status == "file:///etc/passwd is not an http(s) URL; paste the page's address." and len(rows) == 1
+    assert status == r"file:///etc/passwd is not an http\(s\) URL; paste the page's address." and len(rows) == 1
 
 
 def test_follow_a_feed_syncs_it_and_shows_its_status(ui, site):
@@ -73,7 +73,7 @@ def test_a_broken_feed_shows_its_error_in_the_table(ui, site):
     assert feeds[0][0] == site.url("/bad.xml") and "not well-formed XML" in feeds[0][4]
     assert rows == []
     status, feeds, *_ = ui.add_feed("not a url", "")
-    assert status == "'not a url' is not an http\\(s\\) URL; give the feed's address" and len(feeds) == 1
+    assert status == "⚠️ 'not a url' is not an http\\(s\\) URL; give the feed's address" and len(feeds) == 1
 
 
 def test_scheduled_sync_is_reported_in_the_library(store, settings, site):

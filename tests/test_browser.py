@@ -11,7 +11,6 @@ import pytest
 from chatbot.chain import build_chain
 from index.store import ArticleStore
 
-from tests.conftest import ROOT
 from tests.serving import served
 
 pytestmark = pytest.mark.browser
@@ -19,7 +18,6 @@ pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
 TIMEOUT_MS = 60_000
 
 PUTIN = "Putin Signals Willingness to Work with the U.S. on Rare Earth Minerals"
@@ -62,7 +60,7 @@ def page(browser, url):
 
     page.on("dialog", on_dialog)
     page.goto(url)
-    page.wait_for_selector("#nq-suggestions button")
+    page.wait_for_selector("#nq-suggestions label")
     yield page
     context.close()
 
@@ -73,7 +71,7 @@ def ask(page, question: str) -> str:
     page.click("#nq-send")
     # The sources panel names the question it answers once the answer is final.
     page.wait_for_function(
-        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.innerText === q; }",
+        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.textContent === q; }",
         arg=question,
     )
     return page.locator("#nq-chat .message.bot").last.inner_html()
@@ -83,7 +81,7 @@ def source_titles(page) -> list[str]:
     return page.locator("#nq-sources .nq-title").all_inner_texts()
 
 
-def test_chat_streams_cites_follows_up_and_pins(page):
+def test_chat_streams_cites_follows_up_and_pins(page, tmp_path):
     # Record every state of the chat so the streamed steps (placeholder, then text) can be checked.
     page.evaluate(
         """() => { window.nqStates = [];
@@ -100,7 +98,7 @@ def test_chat_streams_cites_follows_up_and_pins(page):
     marker = page.locator("#nq-chat a.nq-cite").last  # a marker leads to its own source card
     card = marker.get_attribute("href")
     marker.click()
-    page.wait_for_selector(f"{card}.nq-flash")
+    page.wait_for_selector(f"{card}.nq-flash")  # the cited passage, inside its article's card
     assert len(page.context.pages) == 1
 
     ask(page, "What share of adults showed signs of addiction to ultra-processed foods?")
@@ -126,20 +124,21 @@ def test_chat_streams_cites_follows_up_and_pins(page):
     ask(page, "Why was Sam Altman fired from OpenAI?")
     assert page.input_value("#nq-query textarea") == "Why was Sam Altman fired from OpenAI?"  # history was cleared
     assert page.locator("#nq-timeline circle").count() == 2  # two articles, published a day apart
+    assert page.locator("#nq-timeline li").count() == 2  # each with its title
     page.locator("#nq-suggestions").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, 0)")
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    # A screenshot for a person looking into a failure; docs/ is updated by scripts/screenshots.py only.
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
     assert page.dialogs == []
 
 
 def test_suggested_question_is_asked_on_click(page):
-    first = page.locator("#nq-suggestions button").first
+    first = page.locator("#nq-suggestions label").first
     question = first.inner_text()
     assert question == "What are rare earth minerals?"  # the seed article's FAQ comes first
     first.click()
     page.wait_for_function(
-        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.innerText === q; }",
+        "q => { const asked = document.querySelector('#nq-sources .nq-asked'); return asked && asked.textContent === q; }",
         arg=question,
     )
     assert source_titles(page)[0] == PUTIN

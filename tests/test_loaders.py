@@ -31,6 +31,21 @@ def test_text_without_front_matter_takes_title_from_first_line(tmp_path):
     assert art.body == "The storm made landfall on Tuesday."
 
 
+@pytest.mark.parametrize("written, expected", [
+    ("2024-03-14", "2024-03-14T00:00:00+00:00"),  # unquoted: YAML gives a date
+    ("'2024-03-14'", "2024-03-14T00:00:00+00:00"),
+    ("2024-03-14 09:30:00", "2024-03-14T09:30:00+00:00"),  # unquoted with a time: a naive datetime
+    ("2024-03-14T09:30:00Z", "2024-03-14T09:30:00+00:00"),
+    ("2024-03-14 09:30:00+01:00", "2024-03-14T09:30:00+01:00"),  # with a zone
+    ("March 14, 2024", "2024-03-14T00:00:00+00:00"),
+])
+def test_front_matter_dates_of_every_usual_form(tmp_path, written, expected):
+    f = tmp_path / "a.md"
+    f.write_text(f"---\ntitle: Tram line\npublished_at: {written}\n---\nThe council approved the tram line.\n")
+    [art] = load_path(f)
+    assert art.published_at.isoformat() == expected
+
+
 def test_naive_date_becomes_utc(tmp_path):
     f = tmp_path / "c.json"
     f.write_text(json.dumps({"title": "T", "body": "B text.", "published_at": "2023-10-05 08:00"}))
