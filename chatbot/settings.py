@@ -115,7 +115,9 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.1, description="Sampling temperature of the LLM; low keeps answers close to the passages.")
     llm_condense: bool = Field(True, description="Rewrite follow-up questions with the LLM when one is configured; false keeps the heuristic.")
     answer_sentences: int = Field(3, description="Sentences in an extractive answer, at most.")
-    max_question_chars: int = Field(1000, gt=0, description="Longest question accepted, in characters; a longer one gets a one-line message.")
+    max_question_chars: int = Field(
+        1000, gt=0, description="Longest question accepted (chat, CLI, OpenAI-compatible endpoint, MCP tools), in characters; a longer one gets a one-line message."
+    )
     abstain_below: float = Field(0.35, description="The extractive answerer abstains when no sentence is this similar to the question.")
 
     # -- live news (web pages, feeds, wire copies) --------------------------
@@ -140,9 +142,6 @@ class Settings(BaseSettings):
     )
 
     # -- service: the OpenAI-compatible endpoint and the MCP server (docs/api.md) --
-    max_question_chars: int = Field(
-        2000, gt=0, description="Longest question the OpenAI-compatible endpoint and the MCP tools accept, in characters."
-    )
     api_history_turns: int = Field(
         20, gt=0, description="Earlier turns of a conversation the OpenAI-compatible endpoint uses as history; older ones are ignored."
     )
