@@ -69,12 +69,15 @@ def _store():
 
 def _writer_store(doing: str):
     """The store, for a command that writes it; stops in one line when a running app serves it (issue 7)."""
-    from index.store import ServingLock, StoreServed
+    from index.serving import ServingLock, StoreServed
 
     try:
-        ServingLock(state.settings).check_free(doing)
+        ServingLock(state.settings).check_free()
     except StoreServed as exc:
-        fail(str(exc))
+        fail(
+            f"the store {exc.folder} is served by a running `newsqa serve`, which is its only writer; "
+            f"{doing} in the app's Library tab, or stop the app first"
+        )
     return _store()
 
 
@@ -366,7 +369,7 @@ def serve(
     """Chat in the browser: streamed answers, numbered sources, follow-ups, a library of articles and feeds."""
     from chatbot.app import create_app, launch
     from index.feeds import start_background_sync
-    from index.store import ServingLock, StoreServed
+    from index.serving import ServingLock, StoreServed
 
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     state.settings = state.settings.model_copy(update=updates)
@@ -374,7 +377,10 @@ def serve(
         # The served app is the embedded store's only writer while it runs (issue 7).
         serving = ServingLock(state.settings).acquire()
     except StoreServed as exc:
-        fail(str(exc))
+        fail(
+            f"the store {exc.folder} is already served by a running `newsqa serve`; "
+            "open that app, or stop it first, or serve another --store"
+        )
     chain = _chain()
     ensure_not_empty(chain, seeds)
     sync = start_background_sync(chain, state.settings) if state.settings.feeds_sync_minutes > 0 else None

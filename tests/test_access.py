@@ -19,7 +19,7 @@ from gradio.utils import get_upload_folder
 from chatbot.app import ChatApp
 from chatbot.settings import Settings
 from index.feeds import FeedRegistry
-from index.store import ServingLock, StoreServed
+from index.serving import ServingLock, StoreServed
 
 from tests.conftest import ROOT, SEEDS
 from tests.local_site import STORIES, Route, article_page, rss, site  # noqa: F401  (site is a fixture)
@@ -125,8 +125,8 @@ def test_a_served_store_has_one_writer_and_other_writers_stop_in_one_line(seeded
             with pytest.raises(httpx.ConnectError):
                 httpx.get(f"http://{other}:{port}/config", timeout=5)
         # Other processes must not write the embedded store under the running app.
-        with pytest.raises(StoreServed, match="served by a running `newsqa serve`"):
-            ServingLock(Settings(store=store)).check_free("add articles")
+        with pytest.raises(StoreServed, match="served by a running chat app"):
+            ServingLock(Settings(store=store)).check_free()
         add = subprocess.run([*newsqa, "index", "add", str(SEEDS)], cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert add.returncode == 1
         assert add.stderr.strip() == (
