@@ -1,4 +1,4 @@
-"""Serve the chat app on 127.0.0.1 for a test: a free port, closed afterwards."""
+"""Serve the chat app on 127.0.0.1 for a test: a free port, closed afterwards. Tests take `free_port` from here."""
 
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ import pytest
 from chatbot.evaluation import (
     evidence_hit,
     mean_scores,
-    percentile,
     score_queries,
     score_ranking,
     squash,
@@ -90,7 +89,6 @@ def test_null_queries_are_skipped_and_types_are_reported():
 
 def test_helpers():
     assert mean_scores([{"a": 1.0}, {"a": 0.0}]) == {"a": 0.5}
-    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0
     assert evidence_hit(["a b c", "The central bank raised\nrates"], [{"text": "bank raised rates"}])
     assert not evidence_hit(["a b c"], [{"text": "bank raised rates"}])
 
