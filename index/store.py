@@ -103,11 +103,9 @@ class IndexReport:
         )
 
 
-def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] | None = None) -> dict:
-    """Scalar metadata Chroma can filter on: outlet, date (ISO and epoch seconds), ids; other outlets of the story."""
-    meta = {
-        "article_id": article.id,
-        "chunk_index": chunk.index,
+def article_metadata(article: Article) -> dict:
+    """What both an article's record and its chunks say of it: outlet, date (ISO and epoch seconds), ..."""
+    return {
         "title": article.title,
         "source": article.source,
         "author": article.author,
@@ -115,6 +113,15 @@ def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] 
         "published_ts": int(article.published_at.timestamp()) if article.published_at else 0,
         "url": article.url,
         "category": article.category,
+    }
+
+
+def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] | None = None) -> dict:
+    """Scalar metadata Chroma can filter on: the article's, ids, the chunk's place; other outlets of the story."""
+    meta = {
+        "article_id": article.id,
+        "chunk_index": chunk.index,
+        **article_metadata(article),
         "section": chunk.section,
         "header": chunk.header,
     }
@@ -266,13 +273,7 @@ class ArticleStore:
     def _record(self, article: Article, chunks: list[Chunk]) -> dict:
         return {
             "content_hash": article.content_hash,
-            "title": article.title,
-            "source": article.source,
-            "author": article.author,
-            "published_at": article.date_iso,
-            "published_ts": int(article.published_at.timestamp()) if article.published_at else 0,
-            "url": article.url,
-            "category": article.category,
+            **article_metadata(article),
             "origin": article.origin,
             "chunks": len(chunks),
             "indexed_at": int(time.time()),
