@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from importlib.resources import files
 from typing import Iterator
 
@@ -22,6 +22,7 @@ from chatbot.gradio_import import import_gradio
 from chatbot.library import SUFFIXES, Added, Library
 from chatbot.rendering import answer_markdown, api_markdown, article_origin, day, escape_markdown, outlet_line, sources_html, timeline_svg
 from chatbot.settings import Settings
+from index.articles import parse_day
 from index.errors import UserError
 from index.feeds import BackgroundSync
 from chatbot.suggestions import Suggestions
@@ -40,16 +41,6 @@ SHOWN_QUESTION_CHARS = 300
 def static_text(name: str) -> str:
     """A file of chatbot/static (the app's stylesheet and script)."""
     return files("chatbot").joinpath("static", name).read_text(encoding="utf-8")
-
-
-def parse_day(value: str | None, name: str) -> date | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise UserError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
 def index_status(added: Added) -> str:

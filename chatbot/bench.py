@@ -2,7 +2,7 @@
 
 The yardsticks are the raw encoder (SentenceTransformer.encode over the product's own chunk texts: what
 indexing cannot beat without a faster build of the model) and the LangChain tutorial pipeline
-(RecursiveCharacterTextSplitter 1000/100 + Chroma.from_documents, same model) over the same corpus.
+(chatbot/tutorial.py: RecursiveCharacterTextSplitter 1000/100 into Chroma, same model) over the same corpus.
 Indexing and serving run in fresh subprocesses, as a user runs them, so model loading, start-up and
 memory are the product's own.
 """
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -23,13 +21,12 @@ from pathlib import Path
 from typing import Callable
 
 from chatbot.settings import Settings
+from chatbot.stats import percentile
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZES = (16, 32, 64, 128)
 BATCH_PROBE_CHUNKS = 128
-TUTORIAL_CHUNK_CHARS = 1000
-TUTORIAL_OVERLAP_CHARS = 100
 TUTORIAL_BATCH_SIZE = 32  # langchain-huggingface's HuggingFaceEmbeddings leaves encode's default of 32
 
 
@@ -69,12 +66,6 @@ class BenchResult:
             ("peak RSS while serving", f"{self.peak_rss_mb:.0f} MB"),
         ]
         return "\n".join(["| measure | figure |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows])
-
-
-def percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile (share in 0..1) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
 def load_questions(path: Path, limit: int) -> list[str]:
@@ -153,24 +144,17 @@ def time_index_add(settings: Settings, corpus: Path, store: Path) -> float:
 
 # -- 3. the LangChain tutorial ------------------------------------------------
 def time_tutorial(corpus: Path, persist: Path, model_name: str) -> tuple[int, float]:
-    """(chunks, seconds) for the tutorial pipeline, model loading included as in `index add`."""
-    from langchain_chroma import Chroma
-    from langchain_core.documents import Document
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
+    """(chunks, seconds) for the tutorial pipeline into a fresh folder, model loading included as in `index add`."""
+    from chatbot.tutorial import TutorialBaseline
+    from index.articles import Article
     from index.embeddings import SentenceTransformerEmbeddings
+    from index.loaders import load_path
 
     start = time.perf_counter()
-    records = json.loads(Path(corpus).read_text(encoding="utf-8"))
-    docs = [
-        Document(page_content=r.get("body", ""), metadata={k: str(r.get(k, "")) for k in ("title", "source", "published_at", "url")})
-        for r in records
-    ]
-    splitter = RecursiveCharacterTextSplitter(chunk_size=TUTORIAL_CHUNK_CHARS, chunk_overlap=TUTORIAL_OVERLAP_CHARS)
-    splits = splitter.split_documents(docs)
+    articles = [a for a in load_path(corpus) if isinstance(a, Article)]
     embeddings = SentenceTransformerEmbeddings(model_name, batch_size=TUTORIAL_BATCH_SIZE, backend="torch")
-    Chroma.from_documents(splits, embeddings, persist_directory=str(persist))
-    return len(splits), time.perf_counter() - start
+    chunks = TutorialBaseline(persist, embeddings).ensure(articles)
+    return chunks, time.perf_counter() - start
 
 
 # -- 4, 5. start-up, latency and memory of the served product -----------------

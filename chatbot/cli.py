@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import date
 from pathlib import Path
 from typing import List, Optional
 
@@ -69,12 +68,15 @@ def _store():
 
 def _writer_store(doing: str):
     """The store, for a command that writes it; stops in one line when a running app serves it (issue 7)."""
-    from index.store import ServingLock, StoreServed
+    from index.serving import ServingLock, StoreServed
 
     try:
-        ServingLock(state.settings).check_free(doing)
+        ServingLock(state.settings).check_free()
     except StoreServed as exc:
-        fail(str(exc))
+        fail(
+            f"the store {exc.folder} is served by a running `newsqa serve`, which is its only writer; "
+            f"{doing} in the app's Library tab, or stop the app first"
+        )
     return _store()
 
 
@@ -140,15 +142,6 @@ def index_stats(as_json: bool = typer.Option(False, "--json", help="Print JSON."
     """Count articles and chunks."""
     stats = _store().stats()
     typer.echo(json.dumps(stats) if as_json else f"{stats['articles']} articles, {stats['chunks']} chunks")
-
-
-def parse_day(value: Optional[str], option: str) -> Optional[date]:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} {value!r} is not a date; use YYYY-MM-DD")
 
 
 def print_answer(answer) -> None:
@@ -220,8 +213,12 @@ def ask(
 ) -> None:
     """Answer one question with numbered sources."""
     from chatbot.chain import Filters
+    from index.articles import parse_day
 
-    filters = Filters(sources=source or None, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    try:
+        filters = Filters(sources=source or None, since=parse_day(since, "--since"), until=parse_day(until, "--until"))
+    except UserError as exc:
+        fail(str(exc))
     if not question.strip():
         fail("the question is empty: ask something about the indexed articles")
     chain = _chain()
@@ -352,7 +349,7 @@ def serve(
     from chatbot.api import openai_api
     from chatbot.app import create_app, launch
     from index.feeds import start_background_sync
-    from index.store import ServingLock, StoreServed
+    from index.serving import ServingLock, StoreServed
 
     updates = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     state.settings = state.settings.model_copy(update=updates)
@@ -360,7 +357,10 @@ def serve(
         # The served app is the embedded store's only writer while it runs (issue 7).
         serving = ServingLock(state.settings).acquire()
     except StoreServed as exc:
-        fail(str(exc))
+        fail(
+            f"the store {exc.folder} is already served by a running `newsqa serve`; "
+            "open that app, or stop it first, or serve another --store"
+        )
     chain = _chain()
     ensure_not_empty(chain, seeds)
     sync = start_background_sync(chain, state.settings) if state.settings.feeds_sync_minutes > 0 else None
@@ -411,8 +411,13 @@ def mcp(
 MULTIHOP = SEEDS_DIR.parent.parent / "shared" / "bench" / "multihop"  # beside the repo clone, as in CI
 
 
-@app.command()
+bench_app = typer.Typer(help="Measure speed in one run; `newsqa bench load` measures many sessions at once.")
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback(invoke_without_command=True)
 def bench(
+    ctx: typer.Context,
     corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles to index (JSON list of records)."),
     queries: Path = typer.Option(MULTIHOP / "dev_queries.json", help="Questions (MultiHop-RAG queries file)."),
     limit: int = typer.Option(200, help="Time at most this many questions."),
@@ -424,12 +429,43 @@ def bench(
 
     from chatbot.bench import as_json as result_json, run_bench
 
+    if ctx.invoked_subcommand is not None:
+        return
+
     for path, option in ((corpus, "--corpus"), (queries, "--queries")):
         if not path.is_file():
             fail(f"{option} {path} is not a file; pass the MultiHop-RAG {path.name} or your own")
     with tempfile.TemporaryDirectory(prefix="newsqa-bench-") as tmp:
         result = run_bench(state.settings, corpus, queries, workdir or Path(tmp), limit, say=lambda m: typer.echo(m, err=True))
     typer.echo(result_json(result) if as_json else result.table())
+
+
+@bench_app.command("load")
+def bench_load_command(
+    sessions: int = typer.Option(20, min=1, help="Chat sessions at once."),
+    turns: int = typer.Option(5, min=1, help="Questions each session asks, one after another."),
+    articles: int = typer.Option(60, min=0, help="Articles of --corpus indexed into the served store during the run."),
+    corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles to index meanwhile (JSON list of records)."),
+    timeout: float = typer.Option(1800, min=1, help="Seconds before the run is cut short (counted as an error)."),
+    workdir: Optional[Path] = typer.Option(None, help="Folder for the fresh store (default: a temporary folder)."),
+) -> None:
+    """Serve the app on 127.0.0.1 over a fresh store of seeds/, chat in many sessions at once through
+    gradio_client while articles are indexed into it; print errors, mixed histories and latency.
+    Exit status 1 when any turn or article failed or any session's history held another's questions."""
+    import tempfile
+
+    from chatbot.loadtest import load_bench
+
+    if not corpus.is_file():
+        fail(f"--corpus {corpus} is not a file; pass the MultiHop-RAG corpus.json or your own")
+    with tempfile.TemporaryDirectory(prefix="newsqa-load-") as tmp:
+        report = load_bench(
+            state.settings, SEEDS_DIR, corpus, workdir or Path(tmp), sessions, turns, articles, timeout,
+            say=lambda m: typer.echo(m, err=True),
+        )
+    typer.echo(report.summary())
+    if report.errors or report.mixed or report.indexed is None or report.indexed.failed:
+        raise typer.Exit(1)
 
 
 # -- issue 4: evaluation commands (logic in chatbot/evaluation.py) ---------------------------------

@@ -7,20 +7,19 @@ from gold facts and retrieved chunks; a chunk is relevant when a gold fact is a 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
-import shutil
 import statistics
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 from chatbot.followup import Turn
 from chatbot.settings import Settings
+from chatbot.stats import percentile
+from chatbot.tutorial import TutorialBaseline, baseline_dir
 from index.articles import Article
 from index.text import content_words
 from index.loaders import LoadError, load_path
@@ -31,9 +30,6 @@ NULL_TYPE = "null_query"
 ABSTAIN = "ABSTAIN"
 CONVERSATION_K = 5
 
-# The LangChain RAG tutorial's splitter: 1000 characters with 100 of overlap.
-BASELINE_CHUNK_CHARS = 1000
-BASELINE_OVERLAP_CHARS = 100
 
 
 # -- scoring: plain functions on plain data -------------------------------------------------------
@@ -84,13 +80,6 @@ def evidence_hit(chunks: list[str], evidence: list[dict]) -> bool:
 def mean_scores(rows: list[dict[str, float]]) -> dict[str, float]:
     keys = rows[0].keys() if rows else []
     return {key: round(sum(r[key] for r in rows) / len(rows), 4) for key in keys}
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def rate(flags: list[bool]) -> float | None:
@@ -274,8 +263,8 @@ def score_queries(
     by_type = summary.pop("by_type")
     return {
         **summary,
-        "latency_ms_p50": round(percentile(latencies, 0.5), 1),
-        "latency_ms_p90": round(percentile(latencies, 0.9), 1),
+        "latency_ms_p50": round(percentile(latencies, 0.5), 1) if latencies else 0.0,
+        "latency_ms_p90": round(percentile(latencies, 0.9), 1) if latencies else 0.0,
         "by_type": by_type,
         "halves": {half: summarize_rankings(part) for half, part in split_halves(rows).items()},
     }
@@ -456,75 +445,6 @@ def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: 
 def _miss(turn: dict) -> dict:
     keys = ("file", "conversation", "turn", "query", "abstained", "hit", "bare_hit")
     return {key: turn[key] for key in keys if key in turn}
-
-
-# -- the LangChain tutorial pipeline --------------------------------------------------------------
-def baseline_dir(store: Path) -> Path:
-    """The tutorial pipeline's own store, beside the product's (never inside it)."""
-    store = Path(store)
-    return store.with_name(store.name + "-tutorial-baseline")
-
-
-class TutorialBaseline:
-    """The LangChain RAG tutorial: RecursiveCharacterTextSplitter(1000, 100) over each article's body,
-    Chroma via langchain-chroma, the same embedding model, dense similarity search only."""
-
-    COLLECTION = "tutorial"
-
-    def __init__(self, folder: Path, embeddings):
-        self.folder = Path(folder)
-        self.embeddings = embeddings
-        self._vectorstore = None
-
-    @property
-    def vectorstore(self):
-        if self._vectorstore is None:
-            from langchain_chroma import Chroma
-
-            self._vectorstore = Chroma(
-                collection_name=self.COLLECTION,
-                embedding_function=self.embeddings,
-                persist_directory=str(self.folder / "chroma"),
-                collection_metadata={"hnsw:space": "cosine"},
-            )
-        return self._vectorstore
-
-    @staticmethod
-    def fingerprint(articles: list[Article]) -> str:
-        key = f"{BASELINE_CHUNK_CHARS}/{BASELINE_OVERLAP_CHARS}\n" + "\n".join(sorted(a.content_hash for a in articles))
-        return hashlib.sha1(key.encode()).hexdigest()
-
-    def ensure(self, articles: list[Article], progress: bool = False) -> None:
-        """Build the tutorial store unless it already holds exactly this corpus."""
-        from langchain_core.documents import Document
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-        marker = self.folder / "corpus.sha1"
-        wanted = self.fingerprint(articles)
-        if marker.exists() and marker.read_text().strip() == wanted:
-            return
-        if self.folder.exists():
-            shutil.rmtree(self.folder)
-        self.folder.mkdir(parents=True)
-        splitter = RecursiveCharacterTextSplitter(chunk_size=BASELINE_CHUNK_CHARS, chunk_overlap=BASELINE_OVERLAP_CHARS)
-        docs = splitter.split_documents(
-            [Document(page_content=a.body, metadata={"title": a.title, "source": a.source}) for a in articles]
-        )
-        log.info("tutorial baseline: %d chunks from %d articles", len(docs), len(articles))
-        batch = 256
-        from tqdm import tqdm
-
-        for start in tqdm(range(0, len(docs), batch), desc="baseline", unit="batch", disable=not progress):
-            part = docs[start : start + batch]
-            self.vectorstore.add_documents(part, ids=[f"{start + n}" for n in range(len(part))])
-        marker.write_text(wanted)
-
-    def search(self, query: str, k: int) -> list[str]:
-        return [d.page_content for d in self.vectorstore.similarity_search(query, k=k)]
-
-    def mean_chunk_chars(self) -> float:
-        docs = self.vectorstore.get(include=["documents"])["documents"]
-        return round(statistics.mean(len(d) for d in docs), 1) if docs else 0.0
 
 
 # -- printing -------------------------------------------------------------------------------------

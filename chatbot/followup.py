@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 from chatbot.composer import mentions, stems
 from chatbot.query import named_phrases
-from index.text import content_words
 
 # Pronouns point back at something said before, unless the question names it first ("When will Hipgnosis hold
 # its vote?").

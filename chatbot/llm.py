@@ -4,7 +4,7 @@
 OpenAI-compatible server; ollama; llamacpp: a local GGUF file), importing its package only then.
 `LLMAnswerer` streams the model's answer, keeps only citations the passages support
 (chatbot.citations) and answers extractively, with one notice, when the model fails.
-`LLMCondenser` rewrites follow-up questions; `llm_questions` writes suggested questions for an article.
+`LLMCondenser` rewrites follow-up questions.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ EXTRAS = {
     "ollama": ("langchain_ollama", "langchain-ollama", "ollama"),
     "llamacpp": ("llama_cpp", "llama-cpp-python", "llamacpp"),
 }
-QUESTION_BODY_CHARS = 6000  # article text shown when writing suggested questions (fits a 4k context)
 
 
 class BackendUnavailable(UserError):
@@ -285,36 +284,6 @@ class LLMCondenser:
             log.info("unusable follow-up rewrite %r; using the heuristic", reply[:80])
             return self.fallback(question, history)
         return query
-
-
-_NUMBERING = re.compile(r"^\s*(?:[-*•]|\d+[.)]|Q\d*[:.])\s*")
-
-
-def llm_questions(chat_model: BaseChatModel, article, count: int = 3) -> list[str]:
-    """Up to `count` questions the article answers, written by the chat model; [] when it fails
-    (the caller then uses the extractive questions)."""
-    published = article.published_at.date().isoformat() if article.published_at else "unknown"
-    messages = to_messages(
-        prompts.render(
-            "questions",
-            count=str(count),
-            title=article.title,
-            source=article.source or "unknown",
-            published=published,
-            body=article.body[:QUESTION_BODY_CHARS].replace('"""', '"'),
-        )
-    )
-    try:
-        reply = chat_model.invoke(messages).text
-    except Exception as exc:  # suggested questions are optional: indexing goes on without them
-        log.warning("suggested questions for %r failed (%s)", article.title[:60], failure_reason(exc))
-        return []
-    questions: list[str] = []
-    for line in reply.splitlines():
-        q = _NUMBERING.sub("", line).strip().strip("\"'“”").strip()
-        if q.endswith("?") and len(q.split()) >= 3 and q.lower() not in {x.lower() for x in questions}:
-            questions.append(q)
-    return questions[:count]
 
 
 def answering_parts(settings: Settings, embeddings, llm: BaseChatModel | None = None) -> tuple[Answerer, Callable]:

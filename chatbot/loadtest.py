@@ -17,12 +17,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from gradio_client import Client
 
 from chatbot.app import create_app, launch
+from chatbot.chain import NewsQA, build_chain
+from chatbot.settings import Settings
+from chatbot.stats import percentile
 from index.questions import pick_questions
-from chatbot.chain import NewsQA
 from index.loaders import load_path
 from index.store import IndexReport
 
@@ -40,20 +43,15 @@ class LoadReport:
     indexed: IndexReport | None = None
     index_seconds: float = 0.0
 
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
     def summary(self) -> str:
         lines = [
             f"{self.sessions} sessions x {self.turns} turns: {len(self.latencies)} answers, {len(self.errors)} errors, "
             f"{len(self.mixed)} mixed histories in {self.seconds:.1f} s",
-            f"latency per answer: p50 {self.percentile(50):.2f} s, p95 {self.percentile(95):.2f} s, max {max(self.latencies, default=0):.2f} s",
+            f"latency per answer: p50 {percentile(self.latencies, 0.5):.2f} s, p95 {percentile(self.latencies, 0.95):.2f} s, max {max(self.latencies, default=0):.2f} s",
         ]
         if self.indexed is not None:
             lines.append(f"indexed meanwhile, in {self.index_seconds:.1f} s: {self.indexed.summary()}")
+            lines += [f"not indexed: {line}" for line in self.indexed.failed[:10]]
         return "\n".join(lines + [f"error: {e}" for e in self.errors[:10]] + [f"mixed: {m}" for m in self.mixed[:10]])
 
 
@@ -161,3 +159,27 @@ def write_article_folder(records: list[dict], folder: Path) -> Path:
     for n, record in enumerate(records):
         (folder / f"article-{n:04d}.json").write_text(json.dumps(record, ensure_ascii=False), "utf-8")
     return folder
+
+
+def load_bench(
+    settings: Settings,
+    seeds: Path,
+    corpus: Path,
+    workdir: Path,
+    sessions: int,
+    turns: int,
+    articles: int,
+    timeout: float = 1800,
+    say: Callable[[str], None] = log.info,
+) -> LoadReport:
+    """A fresh store in `workdir` with `seeds` indexed, then `bench_load` while the last `articles`
+    records of `corpus` (a JSON list) that are not indexed yet are indexed into it."""
+    chain = build_chain(settings.model_copy(update={"store": workdir / "store"}))
+    began = time.perf_counter()
+    seeded = chain.store.add(load_path(seeds))
+    say(f"seeds: {seeded.summary()} in {time.perf_counter() - began:.1f} s")
+    indexed = {r["title"] for r in chain.store.articles()}
+    fresh = [r for r in json.loads(Path(corpus).read_text("utf-8")) if r["title"] not in indexed]
+    records = fresh[len(fresh) - articles :] if articles else []
+    folder = write_article_folder(records, workdir / "incoming")
+    return bench_load(chain, sessions, turns, [folder], timeout=timeout)

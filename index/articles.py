@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timezone
 from dateutil import parser as dateparser
 from pydantic import BaseModel, Field, field_validator
 
+from index.errors import UserError
 
 MAX_BODY_CHARS = 1_000_000
 
@@ -31,6 +32,19 @@ def parse_date(value: object) -> datetime | None:
     else:
         raise ValueError(f"a date must be a string, not {type(value).__name__}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """The day a person typed as a date filter (YYYY-MM-DD, a time after it ignored); None when blank.
+
+    `name` is how the person knows the field (`--since`, 'from' date) and goes into the error."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise UserError(f"{name} {value!r} is not a date; use YYYY-MM-DD") from None
 
 
 class Article(BaseModel):

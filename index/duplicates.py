@@ -96,3 +96,51 @@ class DuplicateIndex:
             if self.ids[n] != exclude:
                 return self.ids[n], float(scores[n])
         return None
+
+
+class CopyFinder:
+    """During one indexing run: which new articles copy an indexed story, and the signatures to store.
+
+    Built from the stored records (their "minhash" field); an article kept as a source of its own joins
+    the index, so a later copy in the same run is found too.
+    """
+
+    def __init__(self, records: dict[str, dict], threshold: float):
+        self.index = DuplicateIndex(threshold)
+        self._signatures: dict[str, np.ndarray] = {}
+        for article_id, meta in records.items():
+            sig = decode_signature(meta.get("minhash", ""))
+            if sig is not None:
+                self.index.add(article_id, sig)
+
+    def original_of(self, article_id: str, body: str, known: bool) -> str | None:
+        """The id of the indexed story this article copies, or None when it is a source of its own.
+
+        An article already indexed (`known`) is re-indexed under its own id, never merged.
+        """
+        sig = signature(body)
+        original = None if known else self.index.find(sig, exclude=article_id)
+        if original:
+            return original[0]
+        self.index.add(article_id, sig)
+        self._signatures[article_id] = sig
+        return None
+
+    def stored_signature(self, article_id: str) -> str:
+        """The signature to save in the record of an article kept as a source."""
+        return encode_signature(self._signatures[article_id])
+
+
+def more_outlets(record: dict, copies: list[tuple[str, str]]) -> dict[str, str] | None:
+    """The record's other outlets (name -> url) once these copies' (outlet, url) are added; None when unchanged.
+
+    A copy from the story's own outlet, or from an outlet already noted, adds nothing.
+    """
+    noted = record.get("also_published_by") or []
+    outlets = dict(zip(noted, record.get("also_published_urls") or []))
+    for source, url in copies:
+        if source and source != record.get("source"):
+            outlets.setdefault(source, url)
+    if not outlets or list(outlets) == list(noted):
+        return None
+    return outlets

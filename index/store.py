@@ -22,14 +22,13 @@ import httpx
 import numpy as np
 import platformdirs
 from chromadb.config import Settings as ChromaSettings
-from filelock import FileLock, Timeout
-from langchain_chroma import Chroma
+from filelock import FileLock
 from tqdm import tqdm
 
 from index.errors import UserError
 from index.articles import Article
 from index.chunking import Chunk, chunk_article
-from index.duplicates import DuplicateIndex, decode_signature, encode_signature, signature
+from index.duplicates import CopyFinder, more_outlets
 from index.embeddings import SentenceTransformerEmbeddings
 from index.loaders import LoadError
 from index.questions import suggest_questions
@@ -38,56 +37,6 @@ log = logging.getLogger(__name__)
 
 GENERATION_ID = "__generation__"
 VECTOR_BATCH = 1000
-SERVING_LOCK = "serving.lock"
-
-
-class StoreServed(Exception):
-    """The embedded store is held by a running chat app; the message says what to do instead."""
-
-
-class ServingLock:
-    """Held by `newsqa serve` for as long as it serves an embedded store.
-
-    Embedded Chroma is single-process: a second process writing the same folder is not seen by the
-    server's in-memory index, and they can corrupt each other. So the served app is the store's only
-    writer (its library tab and feed sync add articles); other writers check this lock and stop with
-    one line. A Chroma server store (Settings.chroma_host) takes writers from any process: no lock.
-    """
-
-    def __init__(self, settings):
-        self.folder = None if settings.chroma_host else Path(settings.store)
-        self._lock = FileLock(str(self.folder / SERVING_LOCK)) if self.folder else None
-
-    def acquire(self) -> "ServingLock":
-        if self._lock is None:
-            return self
-        self.folder.mkdir(parents=True, exist_ok=True)
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            raise StoreServed(
-                f"the store {self.folder} is already served by a running `newsqa serve`; "
-                "open that app, or stop it first, or serve another --store"
-            ) from None
-        return self
-
-    def release(self) -> None:
-        if self._lock is not None and self._lock.is_locked:
-            self._lock.release()
-
-    def check_free(self, doing: str) -> None:
-        """Raise StoreServed when a running app serves the store, for a writer about to do `doing`."""
-        if self._lock is None or not (self.folder / SERVING_LOCK).exists():
-            return
-        probe = FileLock(str(self.folder / SERVING_LOCK))
-        try:
-            probe.acquire(timeout=0)
-        except Timeout:
-            raise StoreServed(
-                f"the store {self.folder} is served by a running `newsqa serve`, which is its only writer; "
-                f"{doing} in the app's Library tab, or stop the app first"
-            ) from None
-        probe.release()
 
 
 class StoreUnreachable(UserError):
@@ -154,11 +103,9 @@ class IndexReport:
         )
 
 
-def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] | None = None) -> dict:
-    """Scalar metadata Chroma can filter on: outlet, date (ISO and epoch seconds), ids; other outlets of the story."""
-    meta = {
-        "article_id": article.id,
-        "chunk_index": chunk.index,
+def article_metadata(article: Article) -> dict:
+    """What both an article's record and its chunks say of it: outlet, date (ISO and epoch seconds), ..."""
+    return {
         "title": article.title,
         "source": article.source,
         "author": article.author,
@@ -166,6 +113,15 @@ def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] 
         "published_ts": int(article.published_at.timestamp()) if article.published_at else 0,
         "url": article.url,
         "category": article.category,
+    }
+
+
+def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] | None = None) -> dict:
+    """Scalar metadata Chroma can filter on: the article's, ids, the chunk's place; other outlets of the story."""
+    meta = {
+        "article_id": article.id,
+        "chunk_index": chunk.index,
+        **article_metadata(article),
         "section": chunk.section,
         "header": chunk.header,
     }
@@ -175,11 +131,21 @@ def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] 
 
 
 class ArticleStore:
-    """Chunks and article records in Chroma; one writer at a time, readers never wait on it."""
+    """Chunks and article records in Chroma; one writer at a time, readers never wait on it.
 
-    def __init__(self, settings, embeddings: SentenceTransformerEmbeddings):
+    `questions` writes the suggested questions saved in each article's record (the chat app offers
+    them); the caller picks the writer, the store only keeps what it returns.
+    """
+
+    def __init__(
+        self,
+        settings,
+        embeddings: SentenceTransformerEmbeddings,
+        questions: Callable[[Article], list[str]] = suggest_questions,
+    ):
         self.settings = settings
         self.embeddings = embeddings
+        self.questions = questions
         if settings.chroma_host:
             try:
                 self.client = chromadb.HttpClient(
@@ -205,9 +171,6 @@ class ArticleStore:
         )
         # One record per fully indexed article; embeddings are a placeholder (Chroma requires one).
         self.records = self.client.get_or_create_collection(f"{settings.collection}_articles", embedding_function=None)
-        self.vectorstore = Chroma(
-            client=self.client, collection_name=self.chunks.name, embedding_function=self.embeddings
-        )
 
     # -- writing -------------------------------------------------------------
     @contextmanager
@@ -230,8 +193,7 @@ class ArticleStore:
         with self.writing():
             records = self._record_metas()
             known = {i: m["content_hash"] for i, m in records.items()}
-            copies = self._duplicate_index(records)
-            signatures: dict[str, np.ndarray] = {}
+            copies = CopyFinder(records, self.settings.duplicate_threshold)
             merges: dict[str, list[Article]] = {}
             pending: list[tuple[Article, list[Chunk], bool]] = []
             pending_chunks = 0
@@ -246,14 +208,11 @@ class ArticleStore:
                 if known.get(item.id) == item.content_hash:
                     report.unchanged.append(item.id)
                     continue
-                sig = signature(item.body)
-                original = copies.find(sig, exclude=item.id) if item.id not in known else None
+                original = copies.original_of(item.id, item.body, known=item.id in known)
                 if original:
-                    merges.setdefault(original[0], []).append(item)
-                    report.merged.append((item.url or item.id, original[0]))
+                    merges.setdefault(original, []).append(item)
+                    report.merged.append((item.url or item.id, original))
                     continue
-                copies.add(item.id, sig)
-                signatures[item.id] = sig
                 chunks = chunk_article(
                     item, self.embeddings.count_tokens, self.settings.chunk_tokens, self.settings.chunk_overlap_tokens
                 )
@@ -261,10 +220,10 @@ class ArticleStore:
                 known[item.id] = item.content_hash
                 pending_chunks += len(chunks)
                 if pending_chunks >= self.settings.index_batch_chunks:
-                    self._commit(pending, report, signatures)
+                    self._commit(pending, report, copies)
                     pending, pending_chunks = [], 0
             if pending:
-                self._commit(pending, report, signatures)
+                self._commit(pending, report, copies)
             bar.close()
             for original_id, articles in merges.items():
                 self._record_copies(original_id, articles)
@@ -272,22 +231,11 @@ class ArticleStore:
                 self._bump_generation()
         return report
 
-    def _duplicate_index(self, records: dict[str, dict]) -> DuplicateIndex:
-        copies = DuplicateIndex(self.settings.duplicate_threshold)
-        for article_id, meta in records.items():
-            sig = decode_signature(meta.get("minhash", ""))
-            if sig is not None:
-                copies.add(article_id, sig)
-        return copies
-
     def _record_copies(self, original_id: str, articles: list[Article]) -> None:
         """Note more outlets of an indexed story in its record and on its chunks (not as sources of their own)."""
         meta = self.records.get(ids=[original_id], include=["metadatas"])["metadatas"][0]
-        outlets = dict(zip(meta.get("also_published_by") or [], meta.get("also_published_urls") or []))
-        for article in articles:
-            if article.source and article.source != meta.get("source"):
-                outlets.setdefault(article.source, article.url)
-        if not outlets or list(outlets) == list(meta.get("also_published_by") or []):
+        outlets = more_outlets(meta, [(a.source, a.url) for a in articles])
+        if outlets is None:
             return
         names = list(outlets)
         self.records.update(ids=[original_id], metadatas=[{"also_published_by": names, "also_published_urls": list(outlets.values())}])
@@ -296,7 +244,7 @@ class ArticleStore:
             self.chunks.update(ids=chunk_ids, metadatas=[{"also_published_by": names}] * len(chunk_ids))
 
     def _commit(
-        self, pending: list[tuple[Article, list[Chunk], bool]], report: IndexReport, signatures: dict[str, np.ndarray]
+        self, pending: list[tuple[Article, list[Chunk], bool]], report: IndexReport, copies: CopyFinder
     ) -> None:
         all_chunks = [c for _, chunks, _ in pending for c in chunks]
         vectors = self.embeddings.encode([c.indexed_text for c in all_chunks]) if all_chunks else np.zeros((0, 0))
@@ -316,28 +264,21 @@ class ArticleStore:
             ids=[a.id for a, _, _ in pending],
             embeddings=[[1.0]] * len(pending),
             documents=[a.title for a, _, _ in pending],
-            metadatas=[{**self._record(a, chunks), "minhash": encode_signature(signatures[a.id])} for a, chunks, _ in pending],
+            metadatas=[{**self._record(a, chunks), "minhash": copies.stored_signature(a.id)} for a, chunks, _ in pending],
         )
         for article, chunks, existed in pending:
             (report.updated if existed else report.added).append(article.id)
             report.chunks += len(chunks)
 
-    @staticmethod
-    def _record(article: Article, chunks: list[Chunk]) -> dict:
+    def _record(self, article: Article, chunks: list[Chunk]) -> dict:
         return {
             "content_hash": article.content_hash,
-            "title": article.title,
-            "source": article.source,
-            "author": article.author,
-            "published_at": article.date_iso,
-            "published_ts": int(article.published_at.timestamp()) if article.published_at else 0,
-            "url": article.url,
-            "category": article.category,
+            **article_metadata(article),
             "origin": article.origin,
             "chunks": len(chunks),
             "indexed_at": int(time.time()),
             # Computed once here so the chat app can offer them without re-reading the article.
-            "questions": json.dumps(suggest_questions(article), ensure_ascii=False),
+            "questions": json.dumps(self.questions(article), ensure_ascii=False),
         }
 
     def remove(self, article_id: str) -> bool:
@@ -471,12 +412,6 @@ class ArticleStore:
                     metadatas=[rows["metadatas"][n] for n in lost],
                 )
             return len(lost)
-
-    def chunk_vectors(self) -> dict[str, list[float]]:
-        """Every stored chunk vector by chunk id (read back, never re-embedded)."""
-        with server_errors(self.settings):
-            got = read_all(self.chunks, ["embeddings"])
-        return dict(zip(got["ids"], got["embeddings"]))
 
     def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""

@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chatbot.bench import load_questions, percentile  # noqa: E402
+from chatbot.bench import load_questions  # noqa: E402
+from chatbot.stats import percentile  # noqa: E402
 from chatbot.settings import Settings  # noqa: E402
 from index.store import read_all  # noqa: E402
 

@@ -1,4 +1,5 @@
-"""Serve the chat app (and its OpenAI-compatible API at /v1) on 127.0.0.1 for a test: a free port, closed afterwards."""
+"""Serve the chat app (and its OpenAI-compatible API at /v1) on 127.0.0.1 for a test: a free port, closed afterwards.
+Tests take `free_port` from here."""
 
 from __future__ import annotations
 

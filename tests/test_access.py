@@ -3,9 +3,9 @@ uploads capped in size and type, upload names kept inside the upload folder, one
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,10 +16,10 @@ import httpx
 import pytest
 from gradio.utils import get_upload_folder
 
-from chatbot.app import ChatApp
+from chatbot.app import ChatApp, create_app, launch
 from chatbot.settings import Settings
 from index.feeds import FeedRegistry
-from index.store import ServingLock, StoreServed
+from index.serving import ServingLock, StoreServed
 
 from tests.conftest import ROOT, SEEDS
 from tests.local_site import STORIES, Route, article_page, rss, site  # noqa: F401  (site is a fixture)
@@ -94,8 +94,33 @@ def test_the_upload_handler_names_files_as_uploaded_and_refuses_other_types(seed
     assert len(rows) == len(seeded_chain.store.articles())  # nothing written
 
 
-def test_the_app_binds_loopback_by_default():
-    assert Settings().host == "127.0.0.1"
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses with a socket listening on `port` (Linux's /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                packed = bytes.fromhex(address)
+                # The kernel writes each 32-bit word in host (little-endian) order.
+                words = b"".join(packed[i : i + 4][::-1] for i in range(0, len(packed), 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_the_app_as_launched_listens_on_loopback_only_and_asks_for_the_password(seeded_chain, seeded_settings):
+    # Only the port and the password are set: the address is whatever the product's settings say.
+    settings = seeded_settings.model_copy(update={"port": free_port(), "auth_user": USER, "auth_password": PASSWORD})
+    app = launch(create_app(seeded_chain), settings, block=False)
+    try:
+        assert listening_addresses(settings.port) == {"127.0.0.1"}
+        url = f"http://127.0.0.1:{settings.port}/"
+        assert httpx.get(url + "config", timeout=30).status_code == 401
+        assert "Putin" not in httpx.get(url, timeout=30).text
+        assert logged_in(url).get("config").status_code == 200
+    finally:
+        app.close()
 
 
 @pytest.mark.slow
@@ -119,14 +144,10 @@ def test_a_served_store_has_one_writer_and_other_writers_stop_in_one_line(seeded
                 break
             time.sleep(0.25)
         assert FeedRegistry(store).load()[site.url("/feed.xml")].last_result == "1 added, 0 updated, 0 skipped, 0 failed"
-        # Bound to loopback only: this machine's other address does not answer.
-        other = socket.gethostbyname(socket.gethostname())
-        if not other.startswith("127."):
-            with pytest.raises(httpx.ConnectError):
-                httpx.get(f"http://{other}:{port}/config", timeout=5)
+        assert listening_addresses(port) == {"127.0.0.1"}  # `newsqa serve` binds loopback only
         # Other processes must not write the embedded store under the running app.
-        with pytest.raises(StoreServed, match="served by a running `newsqa serve`"):
-            ServingLock(Settings(store=store)).check_free("add articles")
+        with pytest.raises(StoreServed, match="served by a running chat app"):
+            ServingLock(Settings(store=store)).check_free()
         add = subprocess.run([*newsqa, "index", "add", str(SEEDS)], cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert add.returncode == 1
         assert add.stderr.strip() == (

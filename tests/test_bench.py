@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -10,7 +11,8 @@ from dataclasses import fields
 
 import pytest
 
-from chatbot.bench import BenchResult, percentile
+from chatbot.bench import BenchResult
+from chatbot.stats import percentile
 from tests.conftest import MULTIHOP, ROOT
 
 ISSUE_KEYS = {
@@ -25,6 +27,8 @@ def test_percentile_is_nearest_rank():
     assert percentile(values, 0.5) == 50.0
     assert percentile(values, 0.95) == 95.0
     assert percentile([7.0], 0.95) == 7.0
+    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0
+    assert math.isnan(percentile([], 0.5))
 
 
 @pytest.fixture(scope="module")

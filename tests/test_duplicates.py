@@ -9,7 +9,7 @@ from chatbot.chain import build_chain
 from chatbot.settings import Settings
 from index.articles import Article
 from chatbot.rendering import outlet_line
-from index.duplicates import decode_signature, encode_signature, shingles, signature, similarity
+from index.duplicates import CopyFinder, decode_signature, encode_signature, more_outlets, shingles, signature, similarity
 from index.store import ArticleStore
 from index.web import WebClient
 from tests.local_site import STORIES, Route, article_page, site  # noqa: F401  (site is a fixture)
@@ -43,6 +43,25 @@ def test_signatures_survive_storage():
     assert np.array_equal(decode_signature(encode_signature(sig)), sig)
     assert decode_signature("not base64!") is None
     assert decode_signature("") is None
+
+
+def test_copy_finder_knows_stored_stories_and_those_of_the_same_run():
+    wire = "\n".join(WIRE)
+    finder = CopyFinder({"orig": {"minhash": encode_signature(signature(wire))}, "old": {}}, threshold=0.7)
+    assert finder.original_of("copy", wire, known=False) == "orig"
+    assert finder.original_of("orig", wire, known=True) is None  # re-indexed under its own id
+    other = "\n".join(STORIES["bikes"][1])
+    assert finder.original_of("bikes", other, known=False) is None
+    assert finder.original_of("bikes-reprint", other, known=False) == "bikes"  # kept earlier in the same run
+    assert decode_signature(finder.stored_signature("bikes")) is not None
+
+
+def test_more_outlets_adds_each_other_outlet_once():
+    record = {"source": "AP", "also_published_by": ["Reuters"], "also_published_urls": ["https://r.test/1"]}
+    assert more_outlets(record, [("AP", "https://a.test/2"), ("Reuters", "https://r.test/2"), ("", "x")]) is None
+    assert more_outlets(record, [("BBC", "https://b.test/1"), ("BBC", "https://b.test/2")]) == {
+        "Reuters": "https://r.test/1", "BBC": "https://b.test/1",
+    }
 
 
 @pytest.mark.parametrize(

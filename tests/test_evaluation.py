@@ -16,7 +16,6 @@ from chatbot.evaluation import (
     gold_in_answer,
     gold_recall,
     mean_scores,
-    percentile,
     score_queries,
     score_query_answer,
     score_ranking,
@@ -99,7 +98,6 @@ def test_null_queries_are_skipped_and_types_are_reported():
 
 def test_helpers():
     assert mean_scores([{"a": 1.0}, {"a": 0.0}]) == {"a": 0.5}
-    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0
     assert evidence_hit(["a b c", "The central bank raised\nrates"], [{"text": "bank raised rates"}])
     assert not evidence_hit(["a b c"], [{"text": "bank raised rates"}])
 

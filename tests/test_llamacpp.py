@@ -12,8 +12,7 @@ import pytest
 from chatbot.answering import Notice
 from chatbot.chain import build_chain
 from chatbot.citations import SUPPORTED, support_scores
-from chatbot.llm import LlamaCppChatModel, llm_questions, make_chat_model
-from index.articles import Article
+from chatbot.llm import LlamaCppChatModel
 
 pytest.importorskip("llama_cpp", reason="the llamacpp extra is not installed: pip install 'newsqa[llamacpp]'")
 
@@ -44,15 +43,9 @@ def test_llamacpp_backend_streams_an_answer_with_only_verified_citations(llamacp
     *pieces, answer = list(chain.stream(QUESTION))
     assert not any(isinstance(p, Notice) for p in pieces), pieces  # the model itself answered
     assert len(pieces) > 1 and "".join(pieces).strip()
+    assert answer.citations, answer.text  # the model cited a passage, and it survived the check
     positions = [c.n for c in answer.citations]
     assert positions == list(range(1, len(positions) + 1))  # renumbered, none dangling
+    assert any("Steam Deck" in c.title for c in answer.citations), [c.title for c in answer.citations]
     for c in answer.citations:  # every kept citation's passage supports its sentence
         assert support_scores([c.sentence], [c.text], seeded_store.embeddings.encode)[0, 0] >= SUPPORTED
-
-
-@pytest.mark.slow
-def test_llamacpp_model_writes_suggested_questions(llamacpp_settings):
-    model = make_chat_model(llamacpp_settings)
-    article = Article(title="Steam Deck OLED arrives", body="Valve's Steam Deck OLED goes on sale on November 16 for $549.")
-    questions = llm_questions(model, article)
-    assert all(q.endswith("?") for q in questions) and len(questions) <= 3

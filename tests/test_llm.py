@@ -14,7 +14,7 @@ from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, Notice
 from chatbot.chain import build_chain
 from chatbot.citations import UNVERIFIED
 from chatbot.followup import Turn, condense
-from chatbot.llm import BackendUnavailable, LLMAnswerer, LLMCondenser, UnavailableAnswerer, llm_questions, make_chat_model
+from chatbot.llm import BackendUnavailable, LLMAnswerer, LLMCondenser, UnavailableAnswerer, make_chat_model
 from chatbot.settings import Settings
 from index.articles import Article
 
@@ -172,17 +172,6 @@ def test_condenser_falls_back_to_the_heuristic(seeded_settings):
     heuristic = condense("How much does it cost?", HISTORY)
     assert LLMCondenser(fake(""))("How much does it cost?", HISTORY) == heuristic
     assert LLMCondenser(failing(TimeoutError("read timed out")))("How much does it cost?", HISTORY) == heuristic
-
-
-def test_llm_questions_parses_the_reply_and_survives_a_failure():
-    article = Article(title="Steam Deck OLED", body="Valve's Steam Deck OLED goes on sale on November 16.")
-    reply = "Sure! Here are questions:\n1. When does the Steam Deck OLED go on sale?\n2) Who makes it?\n- Who makes it?\n3. What is its price?"
-    assert llm_questions(fake(reply), article) == [
-        "When does the Steam Deck OLED go on sale?",
-        "Who makes it?",
-        "What is its price?",
-    ]
-    assert llm_questions(failing(ConnectionError("refused")), article) == []
 
 
 def test_every_setting_named_in_the_llm_docs_exists():

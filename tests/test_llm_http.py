@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import pytest
 from chatbot.answering import Notice
 from chatbot.chain import build_chain
 from chatbot.settings import Settings
+from tests.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "When does the Steam Deck OLED go on sale?"
@@ -161,12 +161,6 @@ def test_ollama_backend_streams_an_answer_over_http(openai_server, seeded_settin
     assert answer.text.startswith("The Steam Deck OLED will be available to order on November 16 [1].")
     path, request = openai_server.requests[0]
     assert path == "/api/chat" and request["model"] == "llama3.2"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,12 @@
 """Sessions at once through gradio_client while the app's store is being written (issue 7), kept short
-for CI; `python scripts/bench_load.py --sessions 20 --turns 5` runs the same thing at full size."""
+for CI; `newsqa bench load --sessions 20 --turns 5` runs the same load at full size."""
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -12,7 +14,7 @@ from chatbot.chain import build_chain
 from chatbot.loadtest import bench_load, session_questions, write_article_folder
 from index.store import ArticleStore
 
-from tests.conftest import MULTIHOP
+from tests.conftest import MULTIHOP, ROOT
 
 
 def test_session_questions_differ_between_sessions():
@@ -39,3 +41,30 @@ def test_six_sessions_chat_while_a_folder_is_indexed(seeded_settings, seeded_sto
     assert report.indexed is not None and not report.indexed.failed
     assert len(report.indexed.added) + len(report.indexed.merged) == len(records) and not report.indexed.unchanged
     assert store.stats()["articles"] == before + len(report.indexed.added)  # nothing lost
+
+
+@pytest.mark.slow
+def test_bench_load_command_runs_the_load_over_a_fresh_store(tmp_path):
+    records = [
+        {"title": f"Harbour report {n}", "source": "Coast Daily", "published_at": f"2026-11-0{n}",
+         "body": f"The harbour of Dover handled {n}00 ships this week, the port authority said. Repairs go on."}
+        for n in (1, 2, 3)
+    ]
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps(records), "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "chatbot", "bench", "load", "--sessions", "2", "--turns", "1", "--articles", "2",
+         "--corpus", str(corpus), "--workdir", str(tmp_path / "work")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "\n2 sessions x 1 turns: 2 answers, 0 errors, 0 mixed histories" in done.stdout, done.stdout
+    assert "indexed meanwhile" in done.stdout and "2 added" in done.stdout.split("indexed meanwhile")[1]
+    assert done.stderr.startswith("seeds: 21 added"), done.stderr
+
+
+def test_bench_load_command_names_a_missing_corpus(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "chatbot", "bench", "load", "--corpus", str(tmp_path / "nope.json")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: --corpus {tmp_path / 'nope.json'} is not a file; pass the MultiHop-RAG corpus.json or your own"

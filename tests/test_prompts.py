@@ -1,7 +1,5 @@
 """Prompt files: loaded as package data, rendered strictly, and filled with exactly their variables."""
 
-from datetime import datetime, timezone
-
 import pytest
 from langchain_core.documents import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -9,7 +7,6 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 import prompts
 from chatbot import llm
 from chatbot.followup import Turn
-from index.articles import Article
 
 
 def test_rendering_is_strict():
@@ -19,7 +16,7 @@ def test_rendering_is_strict():
         prompts.render("condense", topic="t", subject="s", last_question="l", question="q", extra="x")
 
 
-@pytest.mark.parametrize("name", ["answer", "condense", "questions"])
+@pytest.mark.parametrize("name", ["answer", "condense"])
 def test_every_template_starts_with_a_role_and_has_a_system_message(name):
     roles = [role for role, _ in prompts.render(name, **{v: "x" for v in prompts.variables(name)})]
     assert roles[0] == "system" and roles[-1] == "user"
@@ -34,11 +31,9 @@ def test_each_template_gets_exactly_the_variables_the_code_passes(monkeypatch):
         return real_render(name, **values)
 
     monkeypatch.setattr(prompts, "render", recording_render)
-    fake = GenericFakeChatModel(messages=iter(["Who is Smith?", "What did Smith do?\nWhere did he go?"]))
+    fake = GenericFakeChatModel(messages=iter(["What did Smith do?"]))
     llm.answer_messages("Who?", [Document("Smith coached.", metadata={"title": "T"})])
     llm.LLMCondenser(fake)("And then?", [Turn("Who is Smith?", "Who is Smith?", "A coach [1].")])
-    article = Article(title="T", body="Smith coached.", published_at=datetime(2023, 11, 1, tzinfo=timezone.utc))
-    llm.llm_questions(fake, article)
-    assert set(passed) == {"answer", "condense", "questions"}
+    assert set(passed) == {"answer", "condense"}
     for name, values in passed.items():
         assert prompts.variables(name) == values, name

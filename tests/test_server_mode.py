@@ -2,7 +2,6 @@
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,9 @@ from chatbot.settings import Settings
 from index.loaders import load_path
 from index.store import ArticleStore, StoreUnreachable
 from tests.conftest import ROOT, SEEDS
+from tests.serving import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ChromaServer:

@@ -74,5 +74,8 @@ def test_whole_collection_reads_go_page_by_page(store, monkeypatch):
     monkeypatch.setattr(index.store, "READ_PAGE", 2)
     paged = store.all_chunks()
     assert len(whole["ids"]) > 4 and sorted(paged["ids"]) == sorted(whole["ids"])
-    assert sorted(store.chunk_vectors()) == sorted(whole["ids"])
+    assert paged["documents"] == [whole["documents"][whole["ids"].index(i)] for i in paged["ids"]]
+    # Every paged chunk's stored vector reads back, none re-embedded.
+    vectors, lost = store.vectors(paged["ids"], index.store.indexed_texts(paged))
+    assert not lost and len(vectors) == len(whole["ids"])
     assert len(store.articles()) == 2 and store.stats()["articles"] == 2
