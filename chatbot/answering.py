@@ -177,8 +177,12 @@ class ExtractiveAnswerer(Answerer):
                 return composer.Composed([pairs[best_pair][1]])
         if not candidates:
             return composer.Composed([])
-        similarity = (sv @ asks.T).mean(axis=1)
-        if similarity.max() < self.abstain_below:
+        by_ask = sv @ asks.T
+        similarity = by_ask.mean(axis=1)
+        # Related enough when the question or its standalone form is ("What did he do before that?" alone is like
+        # nothing; with its topic it is like the sentence that answers it).
+        related = by_ask.max(axis=1)
+        if related.max() < self.abstain_below:
             return composer.Composed([])
         name = composer.answer_name(plan, passages) if not parts else ""
         if name:  # the sentences naming the answer the passages agree on come first
@@ -191,7 +195,7 @@ class ExtractiveAnswerer(Answerer):
             matches = composer.kind_matches([c.text for c in candidates], kind) if kind != "what" else [False] * len(candidates)
             scores = composer.score(plan, part, candidates, part_similarity, len(passages), kind, matches)
             best = next((int(i) for i in np.argsort(-scores) if int(i) not in chosen), None)
-            if best is not None and part_similarity[best] >= self.abstain_below:
+            if best is not None and max(part_similarity[best], related[best]) >= self.abstain_below:
                 chosen.append(best)
         if not parts and chosen:
             best = chosen[0]
@@ -200,12 +204,15 @@ class ExtractiveAnswerer(Answerer):
                 if len(chosen) == self.max_sentences or scores[n] < scores[best] - self.margin:
                     break
                 words = sum(len(candidates[c].context.split()) for c in chosen) + candidates[n].words
-                if n in chosen or similarity[n] < self.abstain_below or words > composer.MAX_ANSWER_WORDS:
+                if n in chosen or related[n] < self.abstain_below or words > composer.MAX_ANSWER_WORDS:
                     continue
                 if any(float(sv[n] @ sv[c]) > 0.9 for c in chosen):
                     continue
                 if composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
                     chosen.append(n)
+        if chosen and not parts and plan.kind in composer.MUST_HOLD and not any(matches[n] for n in chosen):
+            # "How much did it cost?" answered by a sentence without an amount: the articles don't say.
+            return composer.Composed([], composer.not_said(plan))
         return composer.Composed([candidates[n] for n in chosen], name=name)
 
     def _shortlist(self, candidates: list[composer.Sentence], asked: set[str]) -> list[composer.Sentence]:

@@ -30,6 +30,7 @@ KIND_PATTERNS = {
         r"|million|billion|trillion|dozen|half|double|twice|percent)\b",
         re.I,
     ),
+    "money": re.compile(r"[$£€¥₹]\s?\d|\b\d[\d,.]*\s*(?:dollars?|pounds?|euros?|yen|rupees?|cents?|pence|bn|billion|million|m|k)\b|\b(?:free|no charge)\b", re.I),
     "when": re.compile(
         rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
         r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|last (?:week|month|year|season|night))\b"
@@ -198,6 +199,16 @@ def _either(names: list[str]) -> str:
 
 def not_mentioned(names: list[str]) -> str:
     return f"The indexed articles don't mention {_either(names)}."
+
+
+# Kinds a pattern finds reliably: an answer without one does not answer (a sentence about the price that names
+# none does not say how much).
+MUST_HOLD = ("money", "number", "when")
+
+
+def not_said(plan: QueryPlan) -> str:
+    asked = re.search(r"\b(how\s+(?:many|much|old|long|far|big|large|high|often)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine))\b", plan.question, re.I)
+    return f"The indexed articles don't say {asked.group(1).lower()}." if asked else "The indexed articles don't say."
 
 
 def not_indexed(sources: list[str]) -> str:

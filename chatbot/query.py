@@ -111,6 +111,7 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 # -- what an answer must hold ------------------------------------------------------------------------
 # The kind of thing a question asks for, from its wh-phrase. Order matters: "how many" before "how".
 _KINDS = [
+    ("money", re.compile(r"\bhow\s+much\b(?=.*\b(?:cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made)\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
     ("number", re.compile(r"\bhow\s+(?:many|much|old|long|far|big|large|high|often)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|price|rate|sum|figure|age|score)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\b(?:what|which)\s+(?:country|city|state|place|region|town|venue|stadium|location)\b", re.I)),
