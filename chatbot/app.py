@@ -306,7 +306,7 @@ class ChatApp:
     def add_feed(self, url: str, search: str):
         """Follow a feed and sync it now, so its articles show at once; later syncs run on the schedule."""
         url = (url or "").strip()
-        problem = check_feed_url(url)
+        problem = check_feed_url(url, self.settings)
         if problem:
             return (escape_markdown(problem), self.feed_rows(), *self.library_view(search))
         try:

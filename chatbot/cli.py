@@ -99,7 +99,8 @@ def index_add(
     from itertools import chain
 
     from index.loaders import load_paths
-    from index.web import fetch_articles, is_url
+    from index.url_policy import looks_like_url
+    from index.web import fetch_articles
 
     store = _writer_store("add articles")
     swept = store.sweep_orphans()
@@ -108,8 +109,8 @@ def index_add(
     repaired = store.repair_vectors()
     if repaired:
         typer.echo(f"re-embedded {repaired} chunks whose vectors an interrupted run left unreadable", err=True)
-    urls = [x for x in inputs if is_url(x)]
-    items = chain(load_paths([Path(x) for x in inputs if not is_url(x)]), fetch_articles(urls, state.settings))
+    urls = [x for x in inputs if looks_like_url(x)]
+    items = chain(load_paths([Path(x) for x in inputs if not looks_like_url(x)]), fetch_articles(urls, state.settings))
     report = store.add(items, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))
     if report.added or report.updated or report.merged or swept or repaired:
         _save_snapshot(store)
@@ -295,7 +296,7 @@ def feeds_add(url: str = typer.Argument(..., help="The http(s) address of an RSS
     """Follow a feed; `newsqa feeds sync` then indexes its articles."""
     from index.feeds import FeedRegistry, check_feed_url
 
-    problem = check_feed_url(url)
+    problem = check_feed_url(url, state.settings)
     if problem:
         fail(problem)
     added = FeedRegistry(state.settings.store).add(url, _now())
