@@ -153,12 +153,15 @@ def _metadata_columns(rows: list[dict]) -> tuple[list[str], list[list], np.ndarr
     codes = np.full((len(rows), len(keys)), -1, dtype=np.int32)
     values = []
     for j, key in enumerate(keys):
-        # Keyed by type too: 1, 1.0 and True are equal in Python but each must come back as itself.
-        seen: dict[tuple[type, object], int] = {}
+        # Keyed by their JSON: 1, 1.0 and True are equal in Python but each must come back as itself; lists hash.
+        seen: dict[bytes, int] = {}
+        distinct = []
         for n, row in enumerate(rows):
             if key in row:
-                codes[n, j] = seen.setdefault((type(row[key]), row[key]), len(seen))
-        values.append([value for _, value in seen])
+                code = codes[n, j] = seen.setdefault(orjson.dumps(row[key]), len(seen))
+                if code == len(distinct):
+                    distinct.append(row[key])
+        values.append(distinct)
     return keys, values, codes
 
 

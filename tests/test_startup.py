@@ -50,7 +50,7 @@ def small_index() -> tuple[LexicalIndex, np.ndarray]:
     metadatas = [{"source": s, "article_id": f"a{n}", "published_ts": 1700000000 + n} for n, s in enumerate(["Wire", "Post", "Wire"])]
     # Values of every type Chroma keeps, equal in Python (1, 1.0, True) but each to come back as itself; a key one chunk lacks.
     metadatas[0] |= {"chunk_index": 1, "weight": 1.0, "lead": True, "section": "Markets"}
-    metadatas[1] |= {"chunk_index": True, "weight": 1, "section": ""}
+    metadatas[1] |= {"chunk_index": True, "weight": 1, "section": "", "also_published_by": ["Daily Post", "Wire"]}
     vectors = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
     return LexicalIndex(["c0", "c1", "c2"], passages, metadatas, k1=0.9, b=0.3), vectors
 
