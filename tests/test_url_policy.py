@@ -236,3 +236,10 @@ def test_internal_addresses_are_refused_unless_the_setting_says_otherwise(monkey
     assert Settings().allow_private_urls is False
     monkeypatch.setenv("NEWSQA_ALLOW_PRIVATE_URLS", "true")
     assert Settings().allow_private_urls is True
+
+
+def test_a_proxy_the_checks_cannot_see_through_stops_every_fetch_in_one_line(monkeypatch, closed):
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    (result,) = fetch_articles(["https://news.example/a"], closed)
+    assert isinstance(result, LoadError) and "\n" not in str(result)
+    assert str(result).startswith("https://news.example/a: a proxy is configured (http://127.0.0.1:9)")
