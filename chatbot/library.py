@@ -18,6 +18,7 @@ from index.errors import UserError
 from index.feeds import FeedRegistry, FeedStateError, SyncReport, check_feed_url, feeds_status, sync_feeds
 from index.loaders import SUFFIXES, LoadError, load_path, load_paths
 from index.store import ArticleStore, IndexReport
+from index.url_policy import looks_like_url
 from index.web import fetch_articles, is_url
 
 __all__ = ["Added", "Library", "SUFFIXES"]
@@ -58,8 +59,9 @@ class Library:
     def add(self, inputs: Iterable[str | Path], progress: bool = False, on_error=None) -> IndexReport:
         """Index files, folders and http(s) web pages (`newsqa index add`)."""
         inputs = [str(x) for x in inputs]
-        urls = [x for x in inputs if is_url(x)]
-        items = chain(load_paths([Path(x) for x in inputs if not is_url(x)]), fetch_articles(urls, self.settings))
+        # file:// and ftp:// look like URLs too: they are refused as URLs, not read as file paths.
+        urls = [x for x in inputs if looks_like_url(str(x))]
+        items = chain(load_paths([Path(x) for x in inputs if not looks_like_url(str(x))]), fetch_articles(urls, self.settings))
         return self.store.add(items, progress=progress, on_error=on_error)
 
     def upload(self, paths: Iterable[str | Path], on_progress: Callable[[int, int], None] | None = None) -> Added:
@@ -113,7 +115,7 @@ class Library:
     # -- feeds -----------------------------------------------------------------
     def follow(self, url: str) -> bool:
         """Follow a feed; False when it was followed already."""
-        problem = check_feed_url(url)
+        problem = check_feed_url(url, self.settings)
         if problem:
             raise UserError(problem)
         with feed_state():

@@ -127,6 +127,13 @@ class Settings(BaseSettings):
         "newsqa/0.1 (news question answering; respects robots.txt)",
         description="User-Agent sent with every fetch; robots.txt rules for this agent are respected.",
     )
+    allow_private_urls: bool = Field(
+        False,
+        description="Fetch web pages and feeds from internal addresses (loopback, private, link-local...) and on any port."
+        " Off, a URL (or a redirect, or a name) leading inside the server's network is refused, so that users of the app"
+        " cannot make it read internal services; turn on only for a trusted intranet. On, a configured HTTP(S)_PROXY is"
+        " used too (off, the address checks cannot see through one, so nothing is fetched while one is set).",
+    )
     feeds_sync_minutes: float = Field(0.0, description="Minutes between background feed syncs in the chat app; 0 turns them off.")
     duplicate_threshold: float = Field(
         0.7, description="Estimated Jaccard similarity (word 5-shingles) above which a new article is a copy of an indexed one."

@@ -27,7 +27,8 @@ from pydantic import ValidationError
 
 from index.articles import Article, parse_date
 from index.loaders import LoadError
-from index.web import Fetched, WebClient, host_name, is_url
+from index.url_policy import is_url, refused
+from index.web import Fetched, WebClient, host_name
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +397,9 @@ def feeds_status(settings) -> list[dict]:
     return rows
 
 
-def check_feed_url(url: str) -> str | None:
-    """Why a URL cannot be followed as a feed, or None."""
-    return None if is_url(url) else f"{url!r} is not an http(s) URL; give the feed's address"
+def check_feed_url(url: str, settings) -> str | None:
+    """Why a URL cannot be followed as a feed, or None (settings.allow_private_urls decides on internal addresses)."""
+    if not is_url(url):
+        return f"{url!r} is not an http(s) URL; give the feed's address"
+    why = refused(url, settings.allow_private_urls)
+    return f"{url}: {why}" if why else None

@@ -332,8 +332,8 @@ class ArticleStore:
         """Where the retriever keeps its in-memory index between runs (see index/snapshot.py)."""
         if self.settings.chroma_host:
             name = f"{self.settings.chroma_host}_{self.settings.chroma_port}_{self.settings.collection}"
-            return Path(platformdirs.user_cache_dir("newsqa")) / "snapshots" / f"{name}.pkl"
-        return Path(self.settings.store) / f"{self.settings.collection}-snapshot.pkl"
+            return Path(platformdirs.user_cache_dir("newsqa")) / "snapshots" / name
+        return Path(self.settings.store) / f"{self.settings.collection}-snapshot"
 
     def _record_hashes(self) -> dict[str, str]:
         return {i: m["content_hash"] for i, m in self._record_metas().items()}

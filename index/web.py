@@ -1,7 +1,8 @@
 """Fetching from the web, politely: a clear user agent, timeouts, robots.txt, a size limit, content-type checks.
 
 Every failure becomes a `LoadError` naming the URL and what went wrong, never an exception, so one bad
-URL never stops the others. Redirects are followed by hand so that robots.txt is checked at every hop.
+URL never stops the others. Redirects are followed by hand so that robots.txt and the address rules
+(index/url_policy.py) are checked at every hop.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from urllib.robotparser import RobotFileParser
 import httpx
 import lxml.etree
 import lxml.html
+from ssrfguard import ProxyUnsupportedError, SSRFGuardError
 
 from index.articles import Article
 from index.loaders import LoadError, decode, parse_html
+from index.url_policy import is_url, open_client, refusal_reason, refused
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +29,6 @@ MAX_REDIRECTS = 5
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # The whole download may take this many timeouts: a server that drips bytes forever still ends.
 TOTAL_TIME_FACTOR = 3
-
-
-def is_url(text: str) -> bool:
-    return urlsplit(text.strip()).scheme.lower() in ("http", "https")
 
 
 def host_name(url: str) -> str:
@@ -58,17 +57,22 @@ class Fetched:
 
 
 class WebClient:
-    """One HTTP client for a batch of fetches (it caches robots.txt per site). Use as a context manager."""
+    """One HTTP client for a batch of fetches (it caches robots.txt per site). Use as a context manager.
+
+    `settings` gives fetch_timeout, fetch_max_bytes, user_agent and allow_private_urls."""
 
     def __init__(self, settings):
         self.timeout = float(settings.fetch_timeout)
         self.max_bytes = int(settings.fetch_max_bytes)
         self.user_agent = settings.user_agent
-        self.client = httpx.Client(
-            timeout=httpx.Timeout(self.timeout),
-            follow_redirects=False,
-            headers={"User-Agent": self.user_agent},
-        )
+        self.allow_private = bool(settings.allow_private_urls)
+        self.unusable = ""  # why nothing can be fetched at all (a proxy that the address checks cannot see through)
+        options = dict(timeout=httpx.Timeout(self.timeout), follow_redirects=False, headers={"User-Agent": self.user_agent})
+        try:
+            self.client = open_client(self.allow_private, **options)
+        except ProxyUnsupportedError as exc:
+            self.unusable = refusal_reason("", exc)
+            self.client = httpx.Client(trust_env=False, **options)  # never used to fetch: only closed
         self._robots: dict[str, RobotFileParser | LoadError] = {}
 
     def __enter__(self) -> "WebClient":
@@ -95,6 +99,8 @@ class WebClient:
             response = self.client.get(f"{site}/robots.txt", follow_redirects=True)
         except httpx.HTTPError as exc:
             return LoadError(site, f"its robots.txt cannot be read ({_http_reason(exc, self.timeout)}), so nothing there is fetched")
+        except SSRFGuardError as exc:  # it redirects somewhere refused
+            return LoadError(site, f"its robots.txt cannot be read ({refusal_reason(site, exc)}), so nothing there is fetched")
         if response.status_code >= 500:
             return LoadError(site, f"its robots.txt answers HTTP {response.status_code}, so nothing there is fetched; try later")
         if response.status_code in (401, 403):
@@ -115,29 +121,33 @@ class WebClient:
 
     # -- fetching ---------------------------------------------------------------
     def fetch(self, url: str, headers: dict[str, str] | None = None, html_only: bool = False) -> Fetched | LoadError:
-        """GET a URL (redirects followed, robots.txt checked at each hop). A 304 is returned as is.
+        """GET a URL (redirects followed; the address rules and robots.txt checked at each hop). A 304 is
+        returned as is.
 
         With `html_only`, a response that says it is not HTML is refused before its body is downloaded.
         """
         url = url.strip()
-        if not is_url(url):
-            return LoadError(url, "is not an http(s) URL")
+        if self.unusable:
+            return LoadError(url, self.unusable)
         current = url
         for _ in range(MAX_REDIRECTS + 1):
-            refused = self.allowed(current)
-            if refused:
-                return LoadError(url, refused.reason) if current == url else LoadError(url, f"redirects to {current}, but {refused.reason}")
+            why = refused(current, self.allow_private)
+            if why:
+                return LoadError(url, why if current == url else f"redirects to {current}, which {why}")
+            robots = self.allowed(current)
+            if robots:
+                return LoadError(url, robots.reason if current == url else f"redirects to {current}, but {robots.reason}")
             log.info("fetching %s", current)
             try:
                 result = self._get(current, headers or {}, html_only)
             except httpx.HTTPError as exc:
                 return LoadError(url, _http_reason(exc, self.timeout))
+            except SSRFGuardError as exc:  # the name now resolves somewhere else, and that is refused
+                return LoadError(url, refusal_reason(current, exc))
             if isinstance(result, LoadError):
                 return LoadError(url, result.reason)
             if result.status in (301, 302, 303, 307, 308) and "location" in result.headers:
                 current = urljoin(current, result.headers["location"])
-                if not is_url(current):
-                    return LoadError(url, f"redirects to {current}, which is not an http(s) URL")
                 continue
             if result.status >= 400:
                 phrase = httpx.codes.get_reason_phrase(result.status)

@@ -27,6 +27,9 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
         monkeypatch.delenv(key)
     monkeypatch.setenv("NEWSQA_STORE", str(tmp_path_factory.mktemp("default-store")))
     monkeypatch.setenv("NEWSQA_CONFIG", str(tmp_path_factory.mktemp("config") / "absent.toml"))
+    # The live-news tests serve their pages and feeds on 127.0.0.1 (tests/local_site.py), an internal address;
+    # the tests of the address checks (tests/test_url_policy.py) turn this off again.
+    monkeypatch.setenv("NEWSQA_ALLOW_PRIVATE_URLS", "true")
 
 
 @pytest.fixture(scope="session")

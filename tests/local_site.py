@@ -32,7 +32,7 @@ class Route:
 
 
 class LocalSite:
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.routes: dict[str, Route] = {"/robots.txt": Route(b"User-agent: *\nDisallow: /private/\n", content_type="text/plain")}
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._release = threading.Event()
@@ -81,12 +81,17 @@ class LocalSite:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = host
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+        return f"http://{self.host}:{self.port}{path}"
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
 
     def paths(self) -> list[str]:
         return [p for p, _ in self.requests]
@@ -108,11 +113,11 @@ def site():
     server.stop()
 
 
-def newsqa(*args: str, store) -> subprocess.CompletedProcess:
+def newsqa(*args: str, store, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """The real CLI in a child process, with a short fetch timeout (the autouse fixture cleared NEWSQA_* already)."""
     return subprocess.run(
         [sys.executable, "-m", "chatbot", "--store", str(store), *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=300, env={**os.environ, "NEWSQA_FETCH_TIMEOUT": "0.5"},
+        timeout=300, env={**os.environ, "NEWSQA_FETCH_TIMEOUT": "0.5", **(env or {})},
     )
 
 
