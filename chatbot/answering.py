@@ -161,7 +161,7 @@ class ExtractiveAnswerer(Answerer):
         pairs = composer.faq_pairs(passages)
         if not candidates and not pairs:
             return composer.Composed([])
-        candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)))
+        candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)), plan.kind)
         parts = plan.asked if len(plan.asked) > 1 else []
         texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates]
         vectors = self.embeddings.encode(texts)
@@ -211,16 +211,22 @@ class ExtractiveAnswerer(Answerer):
                 if composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
                     chosen.append(n)
         if chosen and not parts and plan.kind in composer.MUST_HOLD and not any(matches[n] for n in chosen):
-            # "How much did it cost?" answered by a sentence without an amount: the articles don't say.
-            return composer.Composed([], composer.not_said(plan))
+            # "How much did it cost?": a sentence without an amount does not answer. The best one with an amount
+            # answers if it is nearly as good; else the articles don't say.
+            holding = [n for n in np.argsort(-scores) if matches[n] and related[n] >= self.abstain_below]
+            if not holding or scores[holding[0]] < scores[chosen[0]] - composer.KIND_MARGIN:
+                return composer.Composed([], composer.not_said(plan))
+            chosen = [int(holding[0])]
         return composer.Composed([candidates[n] for n in chosen], name=name)
 
-    def _shortlist(self, candidates: list[composer.Sentence], asked: set[str]) -> list[composer.Sentence]:
-        """The `shortlist` candidates sharing most words with the question (then from the best passages),
-        in passage order: encoding every sentence of every passage costs most of an answer's time."""
+    def _shortlist(self, candidates: list[composer.Sentence], asked: set[str], kind: str) -> list[composer.Sentence]:
+        """The `shortlist` candidates sharing most words with the question (a sentence holding the amount, count or
+        date asked for counts one word more; then from the best passages), in passage order: encoding every
+        sentence of every passage costs most of an answer's time."""
         if len(candidates) <= self.shortlist:
             return candidates
-        keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n].context)), candidates[n].position))
+        holds = [kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind) for c in candidates]
+        keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n].context)) - holds[n], candidates[n].position))
         return [candidates[n] for n in sorted(keep[: self.shortlist])]
 
     def stream(self, plan: QueryPlan, passages: list[Document]) -> Iterator[str]:

@@ -13,7 +13,7 @@ from langchain_core.documents import Document
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
-from chatbot.followup import Turn, condense, is_followup
+from chatbot.followup import Turn, condense, is_followup, topic_of
 from chatbot.plan import QueryPlan, understand
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
@@ -67,6 +67,7 @@ class NewsQA:
             long_question_words=self.settings.long_question_words,
         )
         plan.followup = followup
+        plan.topic_articles = topic_of(history, question).article_ids if followup else []
         plan.unknown = self.retriever.unknown(plan.names)
         return plan
 
@@ -85,12 +86,12 @@ class NewsQA:
             search.update(since=plan.fresh.since, until=plan.fresh.until)
             docs = self.retriever.search(query, k=4 * k, article_ids=filters.article_ids, **search)
             return digest_passages(docs, k) if plan.digest else newest_first(docs, k)
-        cited = history[-1].cited_article_ids if history else []
+        cited = plan.topic_articles
         if filters.article_ids:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
         elif cited and plan.followup:
-            # A follow-up most often asks more about the articles just cited: search them first.
-            # Within the articles just cited the topic is given: the bare question picks the passage.
+            # A follow-up most often asks more about the articles its topic cited: search them first.
+            # Within those articles the topic is given: the bare question picks the passage.
             pinned = self.retriever.search(question, k=k, article_ids=cited, **search)
             general = self.retriever.search(query, k=k, **search)
             by_id = {d.id: d for d in pinned + general}

@@ -25,6 +25,11 @@ MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays 
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
 # What a sentence must hold to answer each kind of question.
 KIND_PATTERNS = {
+    "count": re.compile(
+        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
+        r"|million|billion|trillion|dozen|half|double|twice|percent|none|no one|nobody)\b",
+        re.I,
+    ),
     "number": re.compile(
         r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
         r"|million|billion|trillion|dozen|half|double|twice|percent)\b",
@@ -34,7 +39,7 @@ KIND_PATTERNS = {
     "when": re.compile(
         rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
         r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|last (?:week|month|year|season|night))\b"
-        r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am|pm)\b",
+        r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w)",
         re.I,
     ),
     "where": re.compile(r"\b(?:in|at|from|near|outside|across|to)\s+(?:the\s+)?[A-Z][a-z]+"),
@@ -203,11 +208,12 @@ def not_mentioned(names: list[str]) -> str:
 
 # Kinds a pattern finds reliably: an answer without one does not answer (a sentence about the price that names
 # none does not say how much).
-MUST_HOLD = ("money", "number", "when")
+MUST_HOLD = ("money", "count", "when")
+KIND_MARGIN = 0.15  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 
 def not_said(plan: QueryPlan) -> str:
-    asked = re.search(r"\b(how\s+(?:many|much|old|long|far|big|large|high|often)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine))\b", plan.question, re.I)
+    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number))\b", plan.question, re.I)
     return f"The indexed articles don't say {asked.group(1).lower()}." if asked else "The indexed articles don't say."
 
 

@@ -54,6 +54,19 @@ def spans(texts: list[str], kind: str) -> list[list[str]] | None:
         return [[e.text for e in doc.ents if e.label_ in wanted] for doc in nlp.pipe(texts)]
 
 
+SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "NORP", "LAW"}
+
+
+def names(text: str) -> list[str] | None:
+    """The names in `text` (people, organisations, places, products, events, works), in order; None when the
+    pipeline is unavailable."""
+    with _lock:
+        nlp = _pipeline()
+        if nlp is None:
+            return None
+        return list(dict.fromkeys(e.text for e in nlp(text).ents if e.label_ in SUBJECT_LABELS))
+
+
 def warm_up() -> threading.Thread:
     """Load the pipeline in the background, so the first who/where question does not wait for it."""
     thread = threading.Thread(target=labels, args=(["Warm up in Paris."],), daemon=True, name="entities-warm-up")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from chatbot import entities
 from chatbot.composer import mentions, stems
 from chatbot.query import named_phrases
 
@@ -24,15 +25,22 @@ _PRONOUN = re.compile(r"\b(he|she|it|its|they|them|their|theirs|his|her|hers|him
 # "And for hers?", "What about Chelsea?", "Back to the Frankfurt game: ...": another question in the frame of one
 # asked before.
 _ELLIPSIS = re.compile(r"^\s*(and|but|also|what about|how about|same for|what else|(?:going\s+)?back\s+to)\b", re.I)
+_BACK_TO = re.compile(r"^\s*(?:going\s+)?back\s+to\b", re.I)
 # "that conclusion", "there", "the same": pointing back, in a question that names nothing new.
-_DEMONSTRATIVE = re.compile(r"\b(that|this|these|those|there|then|same|such|else)\b", re.I)
+# "that" also opens clauses ("the lab that showed ..."): it points back after a verb or preposition, or at the end.
+_DEMONSTRATIVE = re.compile(
+    r"\b(this|these|those|there|then|same|such|else)\b"
+    r"|\b(?:about|of|on|to|with|for|from|by|after|before|in|at|into|did|do|does|is|was|were|are|say|said|mean|cause|caused)\s+that\b"
+    r"|\bthat(?:\s+\w+)?\s*\?$",
+    re.I,
+)
 _DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]+)")
-SHORT_QUESTION_WORDS = 2  # a question of this few content words ("Why?", "How much?") leans on the topic
+SHORT_QUESTION_WORDS = 5  # naming nothing new, a question of this few content words ("Who leads the board now?") leans on the topic
 # The share of a question's words already said in the conversation above which it continues it ("How long were
 # the mice allowed to eat?" after an answer about mice) even without a pronoun.
 SAID_SHARE = 0.5
 MAX_QUERY_WORDS = 40
-SUBJECT_NAMES = 3
+SUBJECT_NAMES = 2
 HISTORY_TURNS = 20  # the turns a conversation's state is read from: a 100-turn chat costs what a 20-turn one does
 
 
@@ -55,6 +63,7 @@ class Topic:
     opened_by: str  # the question that opened it
     text: str  # everything said within it: its questions, answers and the cited titles
     subject: list[str]  # the names of the last answer's first sentence
+    article_ids: list[str] = field(default_factory=list)  # the articles cited within it, latest first
 
 
 def _lead(answer: str) -> str:
@@ -83,9 +92,18 @@ def topic_of(history: list[Turn], question: str = "") -> Topic | None:
     turns = max(reversed(runs), key=lambda run: len(asked & stems(_said(run)))) if asked else runs[-1]
     if question and not asked & stems(_said(turns)):
         turns = runs[-1]
-    last = turns[-1].answer
-    subject = [] if last.startswith("The indexed articles don't") else named_phrases(_lead(last))[:SUBJECT_NAMES]
-    return Topic(turns[0].question, _said(turns), subject)
+    last = re.sub(r"\s*\[\d+\]", "", turns[-1].answer)
+    subject = [] if last.startswith("The indexed articles don't") else subject_of(last)
+    cited = list(dict.fromkeys(a for t in reversed(turns) for a in t.cited_article_ids))
+    return Topic(turns[0].question, _said(turns), subject, cited)
+
+
+def subject_of(answer: str) -> list[str]:
+    """What an answer is about: the first names of its first sentence (the recogniser's, else capitalised phrases)."""
+    lead = _lead(answer)
+    found = entities.names(lead)
+    return (found if found is not None else named_phrases(lead))[:SUBJECT_NAMES]
+
 
 
 def _said(turns: list[Turn]) -> str:
@@ -120,7 +138,8 @@ def condense(question: str, history: list[Turn]) -> str:
         return question
     topic = topic_of(history, question)
     words = question.split()
-    frame = history[-1].question if _ELLIPSIS.match(question) and topic.opened_by != history[-1].question else ""
+    # "What about Chelsea?" asks the last question again of something else; "Back to X: ..." asks within X's topic.
+    frame = history[-1].question if _ELLIPSIS.match(question) and not _BACK_TO.match(question) else ""
     for extra in [*topic.subject, frame, topic.opened_by]:
         if extra and not mentions(" ".join(words), extra):
             words += extra.split()

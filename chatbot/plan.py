@@ -32,6 +32,7 @@ class QueryPlan:
     unknown_sources: list[str] = field(default_factory=list)  # publications it cites as sources that are not indexed
     asked: list[str] = field(default_factory=list)  # the questions within it (two when joined by "and")
     followup: bool = False  # it continues the conversation's topic (set by the chain, which has the history)
+    topic_articles: list[str] = field(default_factory=list)  # the articles that topic cited, latest first
 
     @property
     def asks(self) -> list[str]:

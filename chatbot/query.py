@@ -112,7 +112,8 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 # The kind of thing a question asks for, from its wh-phrase. Order matters: "how many" before "how".
 _KINDS = [
     ("money", re.compile(r"\bhow\s+much\b(?=.*\b(?:cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made)\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
-    ("number", re.compile(r"\bhow\s+(?:many|much|old|long|far|big|large|high|often)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|price|rate|sum|figure|age|score)\b", re.I)),
+    ("count", re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|rate|sum|figure|age)\b", re.I)),
+    ("number", re.compile(r"\bhow\s+(?:old|long|far|big|large|high|often)\b|\bwhat\s+(?:score)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\b(?:what|which)\s+(?:country|city|state|place|region|town|venue|stadium|location)\b", re.I)),
     ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which)\s+(?:person|people|player|official|lawyer|judge|politician|artist|singer|actor|actress|executive|ceo|coach|founder|leader|minister|president|author)\b", re.I)),
@@ -137,8 +138,12 @@ _DAY_OR_MONTH = re.compile(rf"^(?:{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Fr
 
 
 def answer_kind(question: str) -> str:
-    """who / when / where / number / why, or "what" for anything else: the first wh-phrase decides."""
+    """who / when / where / money / count / number / why, or "what" for anything else: the wh-phrase the question
+    opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase."""
     found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]
+    opening = re.match(r"\s*(?:and\s+|so\s+|but\s+)?(what|which|who|whom|whose|when|where|why|how)\b", question, re.I)
+    if opening and not any(start <= opening.start(1) + 1 for start, _, _ in found):
+        return "what"
     return min(found)[2] if found else "what"
 
 

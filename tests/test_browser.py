@@ -123,8 +123,9 @@ def test_chat_streams_cites_follows_up_and_pins(page, tmp_path):
     page.wait_for_function("document.querySelectorAll('#nq-chat .message').length === 0")
     ask(page, "Why was Sam Altman fired from OpenAI?")
     assert page.input_value("#nq-query textarea") == "Why was Sam Altman fired from OpenAI?"  # history was cleared
-    assert page.locator("#nq-timeline circle").count() == 2  # two articles, published a day apart
-    assert page.locator("#nq-timeline li").count() == 2  # each with its title
+    cited = len(source_titles(page))
+    assert cited >= 1 and page.locator("#nq-timeline circle").count() == cited  # one dot per cited article
+    assert page.locator("#nq-timeline li").count() == cited  # each with its title
     page.locator("#nq-suggestions").scroll_into_view_if_needed()
     page.evaluate("window.scrollTo(0, 0)")
     # A screenshot for a person looking into a failure; docs/ is updated by scripts/screenshots.py only.
