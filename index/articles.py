@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from dateutil import parser as dateparser
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
+
+from index.structure import ArticleStructure, FAQPair, read_structure
 
 
 MAX_BODY_CHARS = 1_000_000
@@ -66,6 +69,23 @@ class Article(BaseModel):
         key = self.url.strip().lower() if self.url else f"{self.title.strip().lower()}\x1f{self.source.strip().lower()}"
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
 
+    # Key points and FAQ pairs are read from the body, not stored beside it: they can never disagree with
+    # the text that is chunked, and `content_hash` (on the body) already changes whenever they do.
+    @property
+    def structure(self) -> ArticleStructure:
+        """The body read as prose sections, key points, FAQ pairs and dropped furniture (index/structure.py)."""
+        return _structure(self.body)
+
+    @computed_field
+    @property
+    def key_points(self) -> list[str]:
+        return self.structure.key_points
+
+    @computed_field
+    @property
+    def faq(self) -> list[FAQPair]:
+        return self.structure.faq
+
     @property
     def content_hash(self) -> str:
         """Changes whenever anything indexed about the article changes."""
@@ -75,3 +95,9 @@ class Article(BaseModel):
     @property
     def date_iso(self) -> str:
         return self.published_at.isoformat() if self.published_at else ""
+
+
+@lru_cache(maxsize=64)
+def _structure(body: str) -> ArticleStructure:
+    # Chunking, questions and the record all ask for an article's structure while it is indexed: read it once.
+    return read_structure(body)

@@ -7,7 +7,6 @@ the article record (see index/store.py), so the chat app shows them without reco
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -15,11 +14,11 @@ from collections import Counter
 from index.text import content_words, split_sentences
 from index.articles import Article
 from index.chunking import sections
+from index.structure import read_structure, stored_list
 
 MAX_QUESTIONS = 3
 MAX_QUESTION_CHARS = 160
 
-_FAQ_LINE = re.compile(r"^\s*(?:Q(?:uestion)?\s*\d*\s*[:.)\-–]\s*)(?P<q>.+\?)\s*$", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
 # Headings that organise an article rather than name a topic it covers.
 _GENERIC_HEADINGS = {
@@ -63,8 +62,8 @@ def _candidates(article: Article):
 
 
 def faq_questions(body: str) -> list[str]:
-    """The questions of an FAQ section: 'Question: ...?' / 'Q1: ...?' lines."""
-    return [m.group("q").strip() for m in map(_FAQ_LINE.match, body.splitlines()) if m]
+    """The questions of the article's FAQ pairs (index/structure.py)."""
+    return [pair.question for pair in read_structure(body).faq]
 
 
 def heading_questions(body: str) -> list[str]:
@@ -118,8 +117,4 @@ def _lower_start(text: str, lowercase: set[str]) -> str:
 
 def stored_questions(record: dict) -> list[str]:
     """The questions saved in an article record (empty for records indexed before they existed)."""
-    try:
-        questions = json.loads(record.get("questions") or "[]")
-    except json.JSONDecodeError:
-        return []
-    return [q for q in questions if isinstance(q, str)]
+    return [q for q in stored_list(record, "questions") if isinstance(q, str)]
