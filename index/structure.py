@@ -40,6 +40,7 @@ _TWEET_CLOSE = re.compile(r"\s*—\s*(?P<name>[^—]{0,80}?)\s*\(@\w{1,15}\)\s*"
 _TWEET_TRAILER_ONLY = re.compile(r"^—\s*[^—]{0,80}\(@\w{1,15}\)\s*" + _MONTH + r"\s+\d{1,2},\s+\d{4}$")
 # A tweet with this many words (not counting #tags, @handles and links) says something: its text is kept.
 MIN_TWEET_WORDS = 8
+MAX_TWEET_CHARS = 280
 _WORD = re.compile(r"(?<![#@/\w])[^\W\d_][\w’'-]*")
 # A long line ending on a credit is a paragraph with its photo credit glued on: only the credit goes.
 MAX_CAPTION_CHARS = 300
@@ -148,7 +149,8 @@ def tweet_text(line: str) -> str | None:
     if len(_WORD.findall(text)) < MIN_TWEET_WORDS:
         return ""
     name = close.group("name").strip() if close else ""
-    return f"{name} posted: {text}" if name else text
+    # Longer than a tweet can be: a live-blog entry that ends on an embed; its words are not the poster's.
+    return f"{name} posted: {text}" if name and len(text) <= MAX_TWEET_CHARS else text
 
 
 def _without_furniture(lines: list[str], out: ArticleStructure) -> list[str]:
@@ -256,9 +258,10 @@ def _read_blocks(lines: list[str], out: ArticleStructure) -> None:
             pair[1].append(m.group("a").strip())
             continue
         heading = heading_text(line)
-        if _FAQ_HEADING.match(heading) or _KEY_POINTS.match(heading):
+        key_points_box = bool(_KEY_POINTS.match(heading) and nxt and _BULLET.match(nxt))
+        if _FAQ_HEADING.match(heading) or key_points_box:
             close_pair()
-            in_faq, in_key_points = bool(_FAQ_HEADING.match(heading)), bool(_KEY_POINTS.match(heading))
+            in_faq, in_key_points = not key_points_box, key_points_box
             continue
         if is_subheading(line, nxt):
             close_pair()
