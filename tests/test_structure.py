@@ -219,3 +219,14 @@ def test_record_fields_read_back(store):
     assert sorted(m["faq_question"] for m in metas if "faq_question" in m) == sorted(SEED_QUESTIONS)
     # Records indexed before these fields existed read as empty.
     assert stored_faq({}) == [] and stored_key_points({"key_points": "not json"}) == []
+
+
+def test_a_highlights_heading_over_prose_is_an_ordinary_subheading():
+    body = (
+        "The final was played in front of a record crowd of 52,000 on Saturday afternoon.\n"
+        "Highlights\n"
+        "The best moment came in the 80th minute, when the substitute scored from forty metres.\n"
+    )
+    structure = read_structure(body)
+    assert structure.key_points == []
+    assert [s.heading for s in structure.sections] == ["", "Highlights"]
