@@ -49,6 +49,14 @@ class Article(BaseModel):
     def _strip_required(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("body")
+    @classmethod
+    def _has_prose(cls, value: str) -> str:
+        structure = _structure(value)
+        if not structure.sections and not structure.faq:
+            raise ValueError("has no article text, only tables, captions, tweets or page furniture")
+        return value
+
     @field_validator("source", "author", "url", "category", mode="before")
     @classmethod
     def _optional_text(cls, value: object) -> object:

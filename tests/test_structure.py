@@ -230,3 +230,13 @@ def test_a_highlights_heading_over_prose_is_an_ordinary_subheading():
     structure = read_structure(body)
     assert structure.key_points == []
     assert [s.heading for s in structure.sections] == ["", "Highlights"]
+
+
+def test_a_body_of_furniture_only_is_refused_in_one_line_and_good_files_still_load(tmp_path):
+    from index.loaders import LoadError, load_paths
+
+    (tmp_path / "junk.md").write_text("---\ntitle: Junk\n---\nAdvertisement\nMost read\n| Shots | 14 | 9 |\n", "utf-8")
+    (tmp_path / "good.md").write_text("Budget agreed\nThe council agreed the budget on Monday after a long debate.\n", "utf-8")
+    junk, good = load_paths([tmp_path / "junk.md", tmp_path / "good.md"])
+    assert isinstance(junk, LoadError) and "only tables, captions, tweets or page furniture" in junk.reason
+    assert good.title == "Budget agreed"
