@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from functools import lru_cache
 
 from dateutil import parser as dateparser
 from pydantic import BaseModel, Field, computed_field, field_validator
 
-from index.structure import ArticleStructure, FAQPair, read_structure
+from index.structure import ArticleStructure, FAQPair, structure_of
 
 
 MAX_BODY_CHARS = 1_000_000
@@ -52,7 +51,7 @@ class Article(BaseModel):
     @field_validator("body")
     @classmethod
     def _has_prose(cls, value: str) -> str:
-        structure = _structure(value)
+        structure = structure_of(value)
         if not structure.sections and not structure.faq:
             raise ValueError("has no article text, only tables, captions, tweets or page furniture")
         return value
@@ -82,7 +81,7 @@ class Article(BaseModel):
     @property
     def structure(self) -> ArticleStructure:
         """The body read as prose sections, key points, FAQ pairs and dropped furniture (index/structure.py)."""
-        return _structure(self.body)
+        return structure_of(self.body)
 
     @computed_field
     @property
@@ -103,9 +102,3 @@ class Article(BaseModel):
     @property
     def date_iso(self) -> str:
         return self.published_at.isoformat() if self.published_at else ""
-
-
-@lru_cache(maxsize=64)
-def _structure(body: str) -> ArticleStructure:
-    # Chunking, questions and the record all ask for an article's structure while it is indexed: read it once.
-    return read_structure(body)

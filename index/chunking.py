@@ -13,7 +13,7 @@ from typing import Callable
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.articles import Article
-from index.structure import Section, read_structure
+from index.structure import Section, structure_of
 
 # Split at paragraph breaks, then line breaks, then sentence ends, then clauses, then words.
 SEPARATORS = [r"\n\s*\n", r"\n", r"(?<=[.!?])\s+(?=\S)", r"(?<=[.!?][\"'”’)])\s+", r";\s+", r",\s+", r"\s+"]
@@ -43,7 +43,7 @@ class Chunk:
 
 def sections(body: str) -> list[tuple[str, str]]:
     """(subheading, prose) pairs in order; prose before the first subheading has an empty heading."""
-    return [(section.heading, section.text) for section in read_structure(body).sections]
+    return [(section.heading, section.text) for section in structure_of(body).sections]
 
 
 # A heading longer than this (an interview question) is shortened in the chunk header, so the passage keeps its room.

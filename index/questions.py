@@ -14,7 +14,7 @@ from collections import Counter
 from index.text import content_words, split_sentences
 from index.articles import Article
 from index.chunking import sections
-from index.structure import read_structure, stored_list
+from index.structure import stored_list, structure_of
 
 MAX_QUESTIONS = 3
 MAX_QUESTION_CHARS = 160
@@ -63,7 +63,7 @@ def _candidates(article: Article):
 
 def faq_questions(body: str) -> list[str]:
     """The questions of the article's FAQ pairs (index/structure.py)."""
-    return [pair.question for pair in read_structure(body).faq]
+    return [pair.question for pair in structure_of(body).faq]
 
 
 def heading_questions(body: str) -> list[str]:

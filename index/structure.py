@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,18 +26,23 @@ _MONTH = r"(?:January|February|March|April|May|June|July|August|September|Octobe
 
 # -- what a reader skips: one pattern per kind, tried on every line -----------------------------------
 # Captions and photo credits: a credit label with a short tail, or a line ending on a picture agency.
-_CAPTION = re.compile(
-    r"^(?:\d+\s+)?(?:photo(?:graph)?s?|image|picture|illustration)\s*:"  # "Image: Netflix", "Photo: AP"
-    r"|\b(?:credit|photo(?:graph)?|image|picture)s?\s*:\s*[^.!?]{1,80}$"  # "... Credit: Getty", "... Photograph: J Doe/AFP"
-    r"|^via getty\b"
-    r"|\b(?:via\s+)?getty(?:\s+images)?(?:\s+file)?\s*\)?$"  # "... / AFP via Getty Images"
-    r"|\((?:getty(?:\s+images)?|reuters|ap|afp|pa|epa|shutterstock|alamy|rex(?:\s+features)?)\)$"  # "(Reuters)"
-    r"|^\((?:ap|ap photo|afp|reuters)\b[^)]*\)$",
+_CAPTION_START = re.compile(
+    r"(?:\d+\s+)?(?:photo(?:graph)?s?|image|picture|illustration)\s*:"  # "Image: Netflix", "Photo: AP"
+    r"|via getty\b"
+    r"|\((?:ap|ap photo|afp|reuters)\b[^)]*\)$",
     re.IGNORECASE,
 )
+_CAPTION_END = re.compile(
+    r"\b(?:credit|photo(?:graph)?|image|picture)s?\s*:\s*[^.!?]{1,80}$"  # "... Credit: Getty", "... Photograph: J Doe/AFP"
+    r"|\b(?:via\s+)?getty(?:\s+images)?(?:\s+file)?\s*\)?$"  # "... / AFP via Getty Images"
+    r"|\((?:getty(?:\s+images)?|reuters|ap|afp|pa|epa|shutterstock|alamy|rex(?:\s+features)?)\)$",  # "(Reuters)"
+    re.IGNORECASE,
+)
+# The end-anchored rules only ever read this much of a line's end (it keeps a 100k-character line cheap).
+_TAIL_CHARS = 200
 # Embedded tweets: a picture or short link, or the "— Name (@handle) Month d, yyyy" line that closes an embed.
 _TWEET_LINK = re.compile(r"\s*(?:https?://)?(?:pic\.twitter\.com|t\.co)/\w+")
-_TWEET_CLOSE = re.compile(r"\s*—\s*(?P<name>[^—]{0,80}?)\s*\(@\w{1,15}\)\s*" + _MONTH + r"\s+\d{1,2},\s+\d{4}\s*$")
+_TWEET_CLOSE = re.compile(r"—\s*(?P<name>[^—]{0,80}?)\s*\(@\w{1,15}\)\s*" + _MONTH + r"\s+\d{1,2},\s+\d{4}\s*$")
 _TWEET_TRAILER_ONLY = re.compile(r"^—\s*[^—]{0,80}\(@\w{1,15}\)\s*" + _MONTH + r"\s+\d{1,2},\s+\d{4}$")
 # A tweet with this many words (not counting #tags, @handles and links) says something: its text is kept.
 MIN_TWEET_WORDS = 8
@@ -52,12 +58,11 @@ _FURNITURE = re.compile(
     r"|like this: like loading\.\.\.|loading\.\.\.|skip past newsletter promotion|after newsletter promotion)$"
     r"|^(?:read more|related(?: pages| stories| articles| coverage| content)?|see also|more|watch|listen|also read"
     r"|recommended(?: reading)?|further reading)\s*:"  # "READ MORE: ...", "Related:", "MORE: ..."
-    r"|^click here\b|\bclick here$"  # "CLICK HERE TO GET THE FOX NEWS APP", "APP USERS CLICK HERE"
+    r"|click here\b"  # "CLICK HERE TO GET THE FOX NEWS APP" (and "APP USERS CLICK HERE", by its end)
     r"|^(?:sign up|subscribe)\b.{0,120}$",  # a short "Sign up for ..." box
     re.IGNORECASE,
 )
 # A newsletter prompt inside a longer line: a newsletter (or inbox) and the act of signing up.
-_NEWSLETTER = re.compile(r"\b(?:newsletters?|inbox)\b", re.IGNORECASE)
 _SIGN_UP = re.compile(r"\b(?:sign(?:ing)? (?:me )?up|subscribe|enter a valid email|privacy notice)\b", re.IGNORECASE)
 # "Related The best October Prime Day deals": a teaser link, short and unpunctuated.
 _TEASER = re.compile(r"^(?:related|more from|recommended|up next)\b[^.!?]{0,100}$", re.IGNORECASE)
@@ -100,12 +105,13 @@ class ArticleStructure:
 
 
 def dropped_kind(line: str) -> str | None:
-    """The kind of furniture a line is ("caption", "tweet", "furniture"), or None for a line to keep."""
-    if _CAPTION.search(line):
+    """The kind of furniture a line is ("caption", "furniture"), or None for a line to keep."""
+    if _CAPTION_START.match(line) or _CAPTION_END.search(line[-_TAIL_CHARS:]):
         return "caption"
-    if _FURNITURE.search(line) or _TEASER.match(line):
+    lower = line.lower()
+    if _FURNITURE.match(line) or _TEASER.match(line) or lower.endswith("click here"):
         return "furniture"
-    if _NEWSLETTER.search(line) and _SIGN_UP.search(line):
+    if ("newsletter" in lower or "inbox" in lower) and _SIGN_UP.search(line):
         return "furniture"
     return None
 
@@ -140,9 +146,19 @@ def read_structure(body: str) -> ArticleStructure:
     return out
 
 
+@lru_cache(maxsize=64)
+def structure_of(body: str) -> ArticleStructure:
+    """read_structure, remembered for recent bodies: validation, chunking, questions and the record all ask
+    while an article is indexed. The result is shared: read it, don't change it."""
+    return read_structure(body)
+
+
 def tweet_text(line: str) -> str | None:
     """An embedded tweet's words as a sentence ("Name posted: ..."), "" for an embed with nothing to say, None for no tweet."""
-    close = _TWEET_CLOSE.search(line)
+    if "(@" not in line and "pic.twitter.com/" not in line and "t.co/" not in line:
+        return None
+    tail_start = max(0, len(line) - _TAIL_CHARS)
+    close = _TWEET_CLOSE.search(line, tail_start)
     if not close and not _TWEET_LINK.search(line):
         return None
     text = _TWEET_LINK.sub("", line[: close.start()] if close else line).strip()
@@ -177,7 +193,7 @@ def _joined_tweets(lines: list[str]) -> list[str]:
     """An embed whose text sits on its own line, closed by "— Name (@handle) date" on the next, as one line."""
     joined: list[str] = []
     for line in lines:
-        if _TWEET_TRAILER_ONLY.match(line) and joined and not joined[-1].endswith(":"):
+        if line.startswith("—") and _TWEET_TRAILER_ONLY.match(line) and joined and not joined[-1].endswith(":"):
             joined[-1] = f"{joined[-1]} {line}"
         else:
             joined.append(line)
@@ -187,7 +203,8 @@ def _joined_tweets(lines: list[str]) -> list[str]:
 def _without_tables(lines: list[str], out: ArticleStructure) -> list[str]:
     """Lines outside tables; a key-points table gives key points, a subheading list is dropped as such."""
     kept: list[str] = []
-    later = {_norm(heading_text(line)) for line in lines}
+    # Short lines only: a subheading is short, and normalising every long paragraph would cost more than the rest.
+    later = {_norm(heading_text(line)) for line in lines if len(line) <= 100} if any(map(_NUMBERED.match, lines)) else set()
     i = 0
     while i < len(lines):
         if is_pipe_row(lines[i]):
