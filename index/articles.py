@@ -6,7 +6,9 @@ import hashlib
 from datetime import date, datetime, time, timezone
 
 from dateutil import parser as dateparser
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, computed_field, field_validator
+
+from index.structure import ArticleStructure, FAQPair, structure_of
 
 from index.errors import UserError
 
@@ -65,6 +67,14 @@ class Article(BaseModel):
     def _strip_required(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
+    @field_validator("body")
+    @classmethod
+    def _has_prose(cls, value: str) -> str:
+        structure = structure_of(value)
+        if not structure.sections and not structure.faq:
+            raise ValueError("has no article text, only tables, captions, tweets or page furniture")
+        return value
+
     @field_validator("source", "author", "url", "category", mode="before")
     @classmethod
     def _optional_text(cls, value: object) -> object:
@@ -84,6 +94,23 @@ class Article(BaseModel):
         """Stable across re-indexing: from the URL when there is one, else from title and outlet."""
         key = self.url.strip().lower() if self.url else f"{self.title.strip().lower()}\x1f{self.source.strip().lower()}"
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+    # Key points and FAQ pairs are read from the body, not stored beside it: they can never disagree with
+    # the text that is chunked, and `content_hash` (on the body) already changes whenever they do.
+    @property
+    def structure(self) -> ArticleStructure:
+        """The body read as prose sections, key points, FAQ pairs and dropped furniture (index/structure.py)."""
+        return structure_of(self.body)
+
+    @computed_field
+    @property
+    def key_points(self) -> list[str]:
+        return self.structure.key_points
+
+    @computed_field
+    @property
+    def faq(self) -> list[FAQPair]:
+        return self.structure.faq
 
     @property
     def content_hash(self) -> str:

@@ -1,4 +1,8 @@
-"""Structure- and sentence-aware chunking: sections by subheading, then paragraphs, then sentences."""
+"""Structure- and sentence-aware chunking: prose sections by subheading, then paragraphs, then sentences.
+
+The body is read by index/structure.py first: tables, captions, tweets and page furniture are not
+chunked, key points are not either (they repeat the prose), and each FAQ pair is a chunk of its own.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,12 @@ from typing import Callable
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.articles import Article
+from index.structure import Section, structure_of
 
 # Split at paragraph breaks, then line breaks, then sentence ends, then clauses, then words.
 SEPARATORS = [r"\n\s*\n", r"\n", r"(?<=[.!?])\s+(?=\S)", r"(?<=[.!?][\"'”’)])\s+", r";\s+", r",\s+", r"\s+"]
 # A "word" longer than this (a run of garbage, a data blob) is broken up so that every chunk fits.
 _LONG_RUN = re.compile(r"(\S{200})(?=\S)")
-_END_PUNCT = tuple(".!?:;,\"'”’)|")
 MIN_BODY_TOKENS = 64
 
 
@@ -37,29 +41,13 @@ class Chunk:
         return f"{self.header}\n{self.text}"
 
 
-def is_subheading(line: str, next_line: str | None) -> bool:
-    """A short title-like line (no sentence punctuation at its end) followed by a longer paragraph."""
-    stripped = line.strip()
-    if stripped.startswith("#"):
-        return True
-    if not stripped or len(stripped) > 90 or stripped.endswith(_END_PUNCT):
-        return False
-    if not (stripped[0].isupper() or stripped[0].isdigit()):
-        return False
-    return next_line is not None and len(next_line.strip()) > len(stripped)
-
-
 def sections(body: str) -> list[tuple[str, str]]:
-    """(subheading, text) pairs in order; text before the first subheading has an empty heading."""
-    lines = [line for line in body.splitlines() if line.strip()]
-    result: list[tuple[str, list[str]]] = [("", [])]
-    for i, line in enumerate(lines):
-        nxt = lines[i + 1] if i + 1 < len(lines) else None
-        if is_subheading(line, nxt):
-            result.append((line.strip().lstrip("#").strip(), []))
-        else:
-            result[-1][1].append(line.strip())
-    return [(heading, "\n\n".join(paras)) for heading, paras in result if paras]
+    """(subheading, prose) pairs in order; prose before the first subheading has an empty heading."""
+    return [(section.heading, section.text) for section in structure_of(body).sections]
+
+
+# A heading longer than this (an interview question) is shortened in the chunk header, so the passage keeps its room.
+MAX_HEADER_HEADING_CHARS = 160
 
 
 def header_for(article: Article, section: str = "") -> str:
@@ -68,7 +56,7 @@ def header_for(article: Article, section: str = "") -> str:
     if meta:
         parts.append(meta)
     if section:
-        parts.append(section)
+        parts.append(section if len(section) <= MAX_HEADER_HEADING_CHARS else section[: MAX_HEADER_HEADING_CHARS - 1] + "…")
     return " | ".join(parts)
 
 
@@ -87,10 +75,10 @@ def _splitter(size: int, overlap: int, length_function: Callable[[str], int] = l
     )
 
 
-def grouped_sections(body: str, max_chars: int) -> list[tuple[str, str]]:
+def grouped_sections(sections: list[Section], max_chars: int) -> list[tuple[str, str]]:
     """Sections, with neighbours merged while they fit in one chunk, so short sections don't make tiny chunks."""
     groups: list[tuple[str, str]] = []
-    for heading, text in sections(body):
+    for heading, text in ((s.heading, _LONG_RUN.sub(r"\1 ", s.text)) for s in sections):
         if groups and len(groups[-1][1]) + len(heading) + len(text) + 4 <= max_chars:
             prev_heading, prev_text = groups[-1]
             inline = f"{heading}\n\n{text}" if heading else text
@@ -127,13 +115,21 @@ def chunk_article(
     budget = max(MIN_BODY_TOKENS, chunk_tokens - count_tokens(base_header) - 12)
     by_chars = _splitter(budget * CHARS_PER_TOKEN, overlap_tokens * CHARS_PER_TOKEN)
     chunks: list[Chunk] = []
-    body = _LONG_RUN.sub(r"\1 ", article.body)
-    for heading, text in grouped_sections(body, budget * CHARS_PER_TOKEN):
+
+    def add(heading: str, text: str, metadata: dict | None = None) -> None:
         header = header_for(article, heading)
         room = max(MIN_BODY_TOKENS, chunk_tokens - count_tokens(header) - 2)
         for piece in by_chars.split_text(text):
             for part in _fit(piece, room, overlap_tokens, count_tokens):
                 part = re.sub(r"[ \t]+", " ", part).strip()
                 if part:
-                    chunks.append(Chunk(article.id, len(chunks), part, header, heading))
+                    chunks.append(Chunk(article.id, len(chunks), part, header, heading, dict(metadata or {})))
+
+    structure = article.structure
+    for heading, text in grouped_sections(structure.sections, budget * CHARS_PER_TOKEN):
+        add(heading, text)
+    # One chunk per FAQ pair (more only for a long answer): the question heads it, so a reader's question
+    # that matches it finds the article's own answer; the answerer reads the question from the metadata.
+    for pair in structure.faq:
+        add(pair.question, _LONG_RUN.sub(r"\1 ", pair.answer), {"faq_question": pair.question})
     return chunks

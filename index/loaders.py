@@ -179,6 +179,8 @@ def parse_html(html: str, origin: str, url: str = "") -> Article | LoadError:
     import trafilatura  # imported here: a served store that reads no HTML starts 0.1 s sooner
 
     doc = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False)
+    if doc is not None and doc.body is not None:
+        doc.text = _text_with_headings(doc.body, doc.title or "")
     if doc is None or not (doc.text or "").strip():
         return LoadError(origin, "no article text found in the HTML")
     words = len(doc.text.split())
@@ -196,6 +198,24 @@ def parse_html(html: str, origin: str, url: str = "") -> Article | LoadError:
     if not fields["title"]:
         fields["title"] = doc.text.strip().splitlines()[0][:200]
     return _article(fields, origin)
+
+
+def _text_with_headings(body, title: str) -> str:
+    """trafilatura's plain text, with its headings marked as markdown ("## ...").
+
+    index/structure.py then knows a heading for sure: an FAQ question heading ("### How much is it?")
+    or a "Key points" box. trafilatura's own markdown output would also mark bold and italics in the prose.
+    """
+    from trafilatura.xml import xmltotxt
+
+    for head in list(body.iter("head")):
+        if title and (head.text or "").strip() == title.strip():  # the headline again: it is the title
+            head.text = ""
+            continue
+        rend = head.get("rend") or ""
+        level = int(rend[1]) if len(rend) == 2 and rend[0] == "h" and rend[1].isdigit() else 2
+        head.text = f"{'#' * level} {head.text or ''}"
+    return xmltotxt(body, include_formatting=False)
 
 
 def parse_text(text: str, origin: str) -> Article | LoadError:

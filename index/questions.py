@@ -7,7 +7,6 @@ the article record (see index/store.py), so the chat app shows them without reco
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -15,6 +14,7 @@ from collections import Counter
 from index.text import content_words, rough_sentences
 from index.articles import Article
 from index.chunking import sections
+from index.structure import stored_list, structure_of
 
 MAX_QUESTIONS = 3
 MAX_QUESTION_CHARS = 160
@@ -26,7 +26,6 @@ CENTRAL_QUESTION = "Is it true that {}?"
 # In order of trust: a subheading names a topic the article covers; a yes/no question is the most stilted.
 TEMPLATES = (HEADING_QUESTION, TITLE_QUESTION, CENTRAL_QUESTION)
 
-_FAQ_LINE = re.compile(r"^\s*(?:Q(?:uestion)?\s*\d*\s*[:.)\-–]\s*)(?P<q>.+\?)\s*$", re.IGNORECASE)
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s*")
 # Headings that organise an article rather than name a topic it covers.
 _GENERIC_HEADINGS = {
@@ -80,8 +79,8 @@ def _candidates(article: Article):
 
 
 def faq_questions(body: str) -> list[str]:
-    """The questions of an FAQ section: 'Question: ...?' / 'Q1: ...?' lines."""
-    return [m.group("q").strip() for m in map(_FAQ_LINE.match, body.splitlines()) if m]
+    """The questions of the article's FAQ pairs (index/structure.py)."""
+    return [pair.question for pair in structure_of(body).faq]
 
 
 def heading_questions(body: str) -> list[str]:
@@ -135,22 +134,12 @@ def _lower_start(text: str, lowercase: set[str]) -> str:
 
 def stored_questions(record: dict) -> list[str]:
     """The questions saved in an article record (empty for records indexed before they existed)."""
-    return [q for q in _json_list(record.get("questions")) if isinstance(q, str)]
+    return [q for q in stored_list(record, "questions") if isinstance(q, str)]
 
 
 def stored_faq(record: dict) -> list[str]:
     """The questions of the article's FAQ pairs ({question, answer}) saved in its record, if any."""
-    return [p["question"] for p in _json_list(record.get("faq")) if isinstance(p, dict) and isinstance(p.get("question"), str)]
-
-
-def _json_list(value) -> list:
-    if isinstance(value, list):
-        return value
-    try:
-        loaded = json.loads(value or "[]")
-    except (json.JSONDecodeError, TypeError):
-        return []
-    return loaded if isinstance(loaded, list) else []
+    return [p["question"] for p in stored_list(record, "faq") if isinstance(p, dict) and isinstance(p.get("question"), str)]
 
 
 def good_suggestion(question: str) -> bool:

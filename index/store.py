@@ -124,6 +124,7 @@ def chunk_metadata(article: Article, chunk: Chunk, also_published_by: list[str] 
         **article_metadata(article),
         "section": chunk.section,
         "header": chunk.header,
+        **chunk.metadata,  # e.g. "faq_question" on the chunk of an FAQ pair
     }
     if also_published_by:  # Chroma refuses empty lists
         meta["also_published_by"] = list(also_published_by)
@@ -279,6 +280,9 @@ class ArticleStore:
             "indexed_at": int(time.time()),
             # Computed once here so the chat app can offer them without re-reading the article.
             "questions": json.dumps(self.questions(article), ensure_ascii=False),
+            # The article's own structure, for the chat app and the LLM prompt (read back with index/structure.py).
+            "key_points": json.dumps(article.key_points, ensure_ascii=False),
+            "faq": json.dumps([pair.model_dump() for pair in article.faq], ensure_ascii=False),
         }
 
     def remove(self, article_id: str) -> bool:
