@@ -114,7 +114,9 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(512, description="Longest LLM answer, in tokens.")
     llm_temperature: float = Field(0.1, description="Sampling temperature of the LLM; low keeps answers close to the passages.")
     llm_condense: bool = Field(True, description="Rewrite follow-up questions with the LLM when one is configured; false keeps the heuristic.")
-    answer_sentences: int = Field(3, description="Sentences in an extractive answer, at most.")
+    answer_sentences: int = Field(
+        3, description="Sentences in an extractive answer, at most: the lead, and those that add what it lacks, within 45 words."
+    )
     max_question_chars: int = Field(
         1000, gt=0, description="Longest question accepted (chat, CLI, OpenAI-compatible endpoint, MCP tools), in characters; a longer one gets a one-line message."
     )
