@@ -1,7 +1,7 @@
 """Scale-up benchmark (issue 7): grow a store to 10k, 30k and 100k chunks and print, at each size, the time
 to add the step, store size on disk, start-up time and memory of a fresh process, and p50/p95 retrieval latency.
 
-    python scripts/bench_scale.py --source-store /work/stores/eval-default --steps 10000,30000,100000
+    python scripts/bench_scale.py --source-store STORE-eval-default --steps 10000,30000,100000
 
 Embedding 100k chunks takes over an hour on this CPU, so the store grows by COPYING chunks that were
 embedded once, with their stored vectors, under new article ids (records included): the "add" column is
