@@ -40,11 +40,19 @@
     preview = null;
   }
 
+  // A tap also sends mouse events, and the scroll to the cited passage then moves the page under the finger, which
+  // reads as the mouse leaving the marker: a touch's preview lives by the click and its timer instead.
+  let touch = false;
+  document.addEventListener("pointerdown", function (event) { touch = event.pointerType === "touch"; }, true);
+  document.addEventListener("pointermove", function (event) { if (event.pointerType === "mouse") touch = false; }, true);
+
   document.addEventListener("mouseover", function (event) {
+    if (touch) return;
     const link = event.target.closest && event.target.closest("a.nq-cite");
     if (link) showPreview(link);
   });
   document.addEventListener("mouseout", function (event) {
+    if (touch) return;
     const link = event.target.closest && event.target.closest("a.nq-cite");
     if (link && !link.contains(event.relatedTarget)) hidePreview();
   });
