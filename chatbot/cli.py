@@ -384,7 +384,7 @@ def mcp(
     """An MCP server over the store: tools ask, search and list_articles, article records as resources.
     Read-only unless NEWSQA_MCP_WRITES=true, which adds the add_url and add_feed tools."""
     from chatbot.mcp_server import build_server
-    from index.store import ServingLock, StoreServed
+    from index.serving import ServingLock, StoreServed
 
     writer = None
     if state.settings.mcp_writes:

@@ -117,7 +117,9 @@ def test_write_tools_only_when_enabled(tmp_path, site):  # noqa: F811  (site is 
         found = await client.call_tool("search", {"query": "How much did the bridge repairs cost?", "k": 1})
         return names, added, not_a_url, found
 
-    names, added, not_a_url, found = session(mcp_server(store, NEWSQA_MCP_WRITES="true", NEWSQA_FETCH_TIMEOUT="2"), steps)
+    # The local site is on 127.0.0.1: internal addresses must be allowed for add_url to fetch it (issue 20).
+    names, added, not_a_url, found = session(mcp_server(store, NEWSQA_MCP_WRITES="true", NEWSQA_FETCH_TIMEOUT="2",
+                                        NEWSQA_ALLOW_PRIVATE_URLS="true"), steps)
     assert {"add_url", "add_feed"} <= names
     assert not added.is_error and added.content[0].text.startswith("1 added, 0 updated")
     assert not_a_url.is_error and "is not an http(s) URL" in not_a_url.content[0].text
