@@ -20,6 +20,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ValidationError
 
+from index.text import join_unfinished
+
 # A line ending like this is a sentence or a label, not a subheading.
 _END_PUNCT = tuple(".!?:;,\"'”’)|")
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -294,22 +296,12 @@ def _read_blocks(lines: list[str], out: ArticleStructure) -> None:
         else:
             sections[-1][1].append(line)
     close_pair()
-    out.sections = [Section(heading, "\n\n".join(_mended(paras))) for heading, paras in sections if paras]
+    out.sections = [Section(heading, "\n\n".join(join_unfinished(paras, _CUT_MID_SENTENCE))) for heading, paras in sections if paras]
 
 
 # A line ending on a comma (inside or outside a closing quote) was cut mid-sentence by the page layout:
 # "“... we are ready to attract foreign partners,”" then "Putin stated, referring to ...".
 _CUT_MID_SENTENCE = re.compile(r",[\"”’']?$")
-
-
-def _mended(paragraphs: list[str]) -> list[str]:
-    mended: list[str] = []
-    for paragraph in paragraphs:
-        if mended and _CUT_MID_SENTENCE.search(mended[-1]):
-            mended[-1] = f"{mended[-1]} {paragraph}"
-        else:
-            mended.append(paragraph)
-    return mended
 
 
 def _question(line: str, next_line: str | None, in_faq: bool) -> str | None:

@@ -41,13 +41,18 @@ def split_sentences(text: str) -> list[str]:
     for line in text.splitlines():
         if line.strip():
             pieces += [s.strip() for s in _segmenter().segment(line) if s.strip()]
-    sentences: list[str] = []
+    return join_unfinished(pieces, _UNFINISHED)
+
+
+def join_unfinished(pieces: list[str], unfinished: re.Pattern) -> list[str]:
+    """The pieces, each one that `unfinished` matches at its end joined with the one after it."""
+    joined: list[str] = []
     for piece in pieces:
-        if sentences and _UNFINISHED.search(sentences[-1]):
-            sentences[-1] = f"{sentences[-1]} {piece}"
+        if joined and unfinished.search(joined[-1]):
+            joined[-1] = f"{joined[-1]} {piece}"
         else:
-            sentences.append(piece)
-    return sentences
+            joined.append(piece)
+    return joined
 
 
 def content_words(text: str) -> set[str]:
