@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+import threading
 
 # A rough sentence end: . ! ? (optionally followed by a closing quote or bracket), then space and a
 # capital/quote/digit, or a line break. Fast enough to run on every retrieved passage for ranking, but it
@@ -27,11 +27,18 @@ def rough_sentences(text: str) -> list[str]:
     return [s.strip() for s in ROUGH_SENTENCE_END.split(text) if s and s.strip()]
 
 
-@lru_cache(maxsize=1)
-def _segmenter():
-    import pysbd  # a rule-based segmenter with the abbreviation lists ("Dr.", "U.S.", "No. 5") a regex lacks
+_local = threading.local()
 
-    return pysbd.Segmenter(language="en", clean=False)
+
+def _segmenter():
+    """This thread's pysbd segmenter: a rule-based one with the abbreviation lists ("Dr.", "U.S.", "No. 5") a regex
+    lacks. One per thread: a segmenter keeps the text it is working on in its own attributes, so the chat's
+    concurrent answers must not share one."""
+    if not hasattr(_local, "segmenter"):
+        import pysbd
+
+        _local.segmenter = pysbd.Segmenter(language="en", clean=False)
+    return _local.segmenter
 
 
 def split_sentences(text: str) -> list[str]:

@@ -92,3 +92,13 @@ def test_followup_retrieves_with_history(seeded_chain):
     assert follow.query != "Who led the research?"
     assert any("Gearhardt" in d.page_content for d in follow.passages)
     assert "Gearhardt" in follow.text
+
+
+def test_sentences_split_the_same_in_concurrent_threads():
+    # pysbd keeps the text it works on in the segmenter: the chat's concurrent answers must each have their own.
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"Dr. Smith met {n} U.S. officials in Washington. They agreed on plan {n}. It cost ${n} million." for n in range(200)]
+    expected = [split_sentences(t) for t in texts]
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(split_sentences, texts)) == expected
