@@ -12,6 +12,7 @@ from datetime import date
 from urllib.parse import urlparse
 
 from chatbot.answering import Answer, Citation
+from index.structure import stored_faq, stored_key_points
 from index.text import content_words, split_sentences
 
 SOURCE_ANCHOR = "nq-src-{n}"
@@ -148,8 +149,24 @@ def article_card(citations: list[Citation], record: dict | None = None) -> str:
     return (
         f'<div class="nq-source" data-article="{html.escape(c.article_id, quote=True)}">'
         f'<div class="nq-source-head">{numbers}<span class="nq-title">{heading}</span></div>'
-        f'<div class="nq-meta">{meta}</div>{passages}</div>'
+        f'<div class="nq-meta">{meta}</div>{passages}{about_article(record)}</div>'
     )
+
+
+def about_article(record: dict | None) -> str:
+    """The article's own key points and FAQ questions (read at ingest), folded under its passages; "" when it has none."""
+    if not record:
+        return ""
+    parts = []
+    points = stored_key_points(record)
+    if points:
+        items = "".join(f"<li>{html.escape(p)}</li>" for p in points)
+        parts.append(f'<details class="nq-about"><summary>Key points</summary><ul>{items}</ul></details>')
+    faq = stored_faq(record)
+    if faq:
+        items = "".join(f"<li><b>{html.escape(p.question)}</b> {html.escape(p.answer)}</li>" for p in faq)
+        parts.append(f'<details class="nq-about"><summary>This article’s FAQ</summary><ul>{items}</ul></details>')
+    return "".join(parts)
 
 
 def by_article(citations: list[Citation]) -> list[list[Citation]]:

@@ -14,7 +14,7 @@ from collections import Counter
 from index.text import content_words, rough_sentences
 from index.articles import Article
 from index.chunking import sections
-from index.structure import stored_list, structure_of
+from index.structure import stored_faq, stored_list, structure_of
 
 MAX_QUESTIONS = 3
 MAX_QUESTION_CHARS = 160
@@ -137,9 +137,9 @@ def stored_questions(record: dict) -> list[str]:
     return [q for q in stored_list(record, "questions") if isinstance(q, str)]
 
 
-def stored_faq(record: dict) -> list[str]:
-    """The questions of the article's FAQ pairs ({question, answer}) saved in its record, if any."""
-    return [p["question"] for p in stored_list(record, "faq") if isinstance(p, dict) and isinstance(p.get("question"), str)]
+def stored_faq_questions(record: dict) -> list[str]:
+    """The questions of the article's FAQ pairs saved in its record, if any."""
+    return [pair.question for pair in stored_faq(record)]
 
 
 def good_suggestion(question: str) -> bool:
@@ -163,7 +163,7 @@ def trust(question: str) -> int:
 
 def article_questions(record: dict) -> list[str]:
     """An article's suggestions, best first: its FAQ, then its stored questions; bad ones left out."""
-    return [q for q in dict.fromkeys(stored_faq(record) + stored_questions(record)) if good_suggestion(q)]
+    return [q for q in dict.fromkeys(stored_faq_questions(record) + stored_questions(record)) if good_suggestion(q)]
 
 
 def candidate_questions(records: list[dict], exclude: set[str] = frozenset()) -> list[tuple[str, str]]:

@@ -101,6 +101,15 @@ def test_an_article_without_outlet_or_date_names_its_file():
     assert '<div class="nq-meta">from tram.md</div>' in out
 
 
+def test_a_card_folds_in_its_articles_key_points_and_faq(seeded_chain):
+    answer = seeded_chain.ask("What are rare earth minerals?")
+    records = {c.article_id: seeded_chain.store.article(c.article_id) for c in answer.citations}
+    out = sources_html(answer, "What are rare earth minerals?", records)
+    assert "<summary>Key points</summary>" in out and "Rare earth minerals are vital for technology, defense, and renewable energy sectors." in out
+    assert "<summary>This article’s FAQ</summary>" in out and "How important are rare earth minerals to Russia’s economy?" in out
+    assert "Key points" not in sources_html(answer, "q", {})
+
+
 def test_what_each_outlet_says_needs_two_outlets():
     one = sources_html(Answer("x [1] [2].", [citation(1), citation(2)]))
     assert "What each outlet says" not in one
