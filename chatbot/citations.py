@@ -17,16 +17,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
-import Stemmer
 
 from chatbot.answering import ABSTAIN_TEXT, MARKER, tag_sentence
-from index.text import content_words, split_sentences
+from index.text import content_words, split_sentences, stems
 
 SUPPORTED = 0.5  # a cited passage scoring this much supports the sentence
 CLEARLY_SUPPORTED = 0.6  # a passage must score this much to replace or add a citation
 UNVERIFIED = "(unverified)"
 
-_STEMMER = Stemmer.Stemmer("english")
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 # "[1, 3]" or "[1; 3]" -> "[1][3]"; markers written after the full stop move before it.
 _MARKER_LIST = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})+)\]")
@@ -47,10 +45,6 @@ def normalize_markers(text: str) -> str:
     """One marker per bracket, placed before the sentence's closing punctuation."""
     text = _MARKER_LIST.sub(lambda m: "".join(f"[{n}]" for n in re.split(r"\s*[,;]\s*", m.group(1))), text)
     return _MARKERS_AFTER_STOP.sub(lambda m: f"{m.group(2)}{m.group(1)}", text)
-
-
-def stems(text: str) -> set[str]:
-    return set(_STEMMER.stemWords(sorted(content_words(text))))
 
 
 def numbers(text: str) -> set[str]:

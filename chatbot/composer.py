@@ -12,29 +12,26 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import Stemmer
 from langchain_core.documents import Document
 
 from chatbot import entities
 from chatbot.plan import QueryPlan
-from index.text import WORD, content_words, split_sentences
+from chatbot.query import MONTHS
+from index.text import WORD, split_sentences, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
 MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays this short (the seed's FAQ: 30-40)
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
+_MONTHS = f"{MONTHS}|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec"
+_NUMBER_WORDS = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
+    r"|million|billion|trillion|dozen|half|double|twice|percent"
+)
 # What a sentence must hold to answer each kind of question.
 KIND_PATTERNS = {
-    "count": re.compile(
-        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
-        r"|million|billion|trillion|dozen|half|double|twice|percent|none|no one|nobody)\b",
-        re.I,
-    ),
-    "number": re.compile(
-        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
-        r"|million|billion|trillion|dozen|half|double|twice|percent)\b",
-        re.I,
-    ),
+    # "How many?" is also answered by none at all.
+    "count": re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|none|no one|nobody)\b", re.I),
+    "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
     "money": re.compile(r"[$£€¥₹]\s?\d|\b\d[\d,.]*\s*(?:dollars?|pounds?|euros?|yen|rupees?|cents?|pence|bn|billion|million|m|k)\b|\b(?:free|no charge)\b", re.I),
     "when": re.compile(
         rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
@@ -60,7 +57,6 @@ _NOT_PROSE = re.compile(
 _FAQ_LABEL = re.compile(r"^\s*(?:question|q)\s*[:.]\s*", re.I)
 # A sentence that needs the one before it: it refers back with a pronoun or "the company"-like phrase.
 _REFERS_BACK = re.compile(r"^(?:[\"“‘]?)(?:he|she|it|they|his|her|its|their|this|that|these|those|the (?:company|firm|club|group|team|move|deal|decision))\b", re.I)
-_STEMMER = Stemmer.Stemmer("english")
 
 
 @dataclass
@@ -146,10 +142,6 @@ def kind_matches(texts: list[str], kind: str) -> list[bool]:
     return [holds_kind(t, kind) for t in texts]
 
 
-def stems(text: str) -> set[str]:
-    return set(_STEMMER.stemWords(sorted(content_words(text))))
-
-
 def mentions(haystack: str, name: str) -> bool:
     """Whether `haystack` names `name`: the phrase itself, or (for a longer name) its last word and most of the rest.
     Numbers must appear as written."""
@@ -221,12 +213,12 @@ def not_indexed(sources: list[str]) -> str:
     return f"The indexed articles don't include any from {_either(sources)}."
 
 
-def score(plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, kind: str, matches: list[bool] | None = None) -> np.ndarray:
+def score(plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, kind: str, matches: list[bool]) -> np.ndarray:
     """How well each sentence answers: its similarity to what was asked, the share of the question's words it
     holds, whether it holds the kind of thing asked for, and (a little) its passage's rank."""
     asked = stems(question)
     overlap = np.array([len(asked & stems(c.context)) / max(1, len(asked)) for c in candidates])
-    kind_match = np.array(matches if matches is not None else kind_matches([c.text for c in candidates], kind), dtype=float) if kind != "what" else 0.0
+    kind_match = np.array(matches, dtype=float) if kind != "what" else 0.0
     names = np.array([sum(mentions(c.text, n) for n in plan.names) / len(plan.names) for c in candidates]) if plan.names else 0.0
     prior = np.array([0.03 * (passages - c.position) / passages for c in candidates])
     return similarity + 0.15 * overlap + KIND_WEIGHT * kind_match + NAME_WEIGHT * names + prior

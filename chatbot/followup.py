@@ -16,8 +16,9 @@ import re
 from dataclasses import dataclass, field
 
 from chatbot import entities
-from chatbot.composer import mentions, stems
+from chatbot.composer import mentions
 from chatbot.query import named_phrases
+from index.text import stems
 
 # Pronouns point back at something said before, unless the question names it first ("When will Hipgnosis hold
 # its vote?").

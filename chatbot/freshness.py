@@ -79,18 +79,12 @@ _FRESH_WORDS = set(
     "headlines headline updates update today tonight yesterday week weeks month morning afternoon evening past last "
     "days day hours hour previous world tell me us please".split()
 )
-_ANY_DAY = date(2000, 1, 3)  # whether a question asks about recency does not depend on the day
 
 
 def topicless(question: str) -> bool:
     """True when the question holds no word beyond asking what is new ("What's new this week?")."""
     words = content_words(re.sub(r"['’]s\b", "", question))
     return not {w for w in words if w not in _FRESH_WORDS and not w.isdigit() and w not in _NUMBER_WORDS}
-
-
-def wants_digest(question: str, outlets: list[str] = ()) -> bool:
-    """True for "What's new today?", "Any news this week?": recency asked about, and no topic at all."""
-    return freshness(question, _ANY_DAY, outlets) is not None and topicless(question)
 
 
 def digest_passages(docs: list[Document], k: int) -> list[Document]:

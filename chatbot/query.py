@@ -8,9 +8,9 @@ from datetime import date, datetime
 
 from dateutil import parser as dateparser
 
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\s+(?:{_MONTHS})\s+\d{{4}})\b",
+    rf"\b(?:(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\s+(?:{MONTHS})\s+\d{{4}})\b",
     re.IGNORECASE,
 )
 
@@ -134,7 +134,7 @@ _NOT_A_NAME = set(
     "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
 )
 _SENTENCE_START = re.compile(r"^(?:[A-Z][a-z]*ing|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Besides|Beyond|Besides|Across|Among|Over|Under|Out|Why|Whom)$")
-_DAY_OR_MONTH = re.compile(rf"^(?:{_MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
+_DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
 def answer_kind(question: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
+import Stemmer
+
 # A rough sentence end: . ! ? (optionally followed by a closing quote or bracket), then space and a
 # capital/quote/digit, or a line break. Fast enough to run on every retrieved passage for ranking, but it
 # splits "Dr. Smith" and "U.S. officials": what is shown to a person comes from `split_sentences`.
@@ -64,3 +66,11 @@ def join_unfinished(pieces: list[str], unfinished: re.Pattern) -> list[str]:
 
 def content_words(text: str) -> set[str]:
     return {w.lower() for w in WORD.findall(text) if w.lower() not in STOP and len(w) > 1}
+
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def stems(text: str) -> set[str]:
+    """The content words of `text`, stemmed ("hospitals" and "hospital" meet)."""
+    return set(_STEMMER.stemWords(sorted(content_words(text))))

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from chatbot.chain import build_chain
-from chatbot.freshness import Freshness, freshness, newest_first, wants_digest
+from chatbot.freshness import Freshness, freshness, newest_first
+from chatbot.plan import understand
 from index.articles import Article
 from langchain_core.documents import Document
 
@@ -68,7 +69,7 @@ def test_ordinary_questions_are_left_alone(question):
     ],
 )
 def test_a_question_about_nothing_but_recency_asks_for_a_digest(question, digest):
-    assert wants_digest(question) is digest
+    assert understand(question, [], today=TODAY).digest is digest
 
 
 def doc(n: int, ts: int) -> Document:
