@@ -58,16 +58,17 @@ class NewsQA:
         """The one understanding of the question, read by the retriever and the answerer."""
         filters = filters or Filters()
         followup = is_followup(question, history or [])
+        topic = topic_of(history, question) if followup else None  # the conversation's state, read once
         plan = understand(
             question,
             self.retriever.known_sources(),
-            query=self.history_condenser(question, history) if followup else question,
+            query=self.history_condenser(question, history, topic) if followup else question,
             today=self.today(),
             window_given=bool(filters.since or filters.until),
             long_question_words=self.settings.long_question_words,
         )
         plan.followup = followup
-        plan.topic_articles = topic_of(history, question).article_ids if followup else []
+        plan.topic_articles = topic.article_ids if topic else []
         plan.unknown = self.retriever.unknown(plan.names)
         return plan
 

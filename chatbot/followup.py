@@ -133,11 +133,13 @@ def is_followup(question: str, history: list[Turn]) -> bool:
     return len(words & said_stems) >= SAID_SHARE * len(words) or len(words) <= SHORT_QUESTION_WORDS
 
 
-def condense(question: str, history: list[Turn]) -> str:
-    """The retrieval query for `question` given earlier turns (the question itself when it opens a topic)."""
-    if not is_followup(question, history):
-        return question
-    topic = topic_of(history, question)
+def condense(question: str, history: list[Turn], topic: Topic | None = None) -> str:
+    """The retrieval query for `question` given earlier turns (the question itself when it opens a topic).
+    `topic` is the one it continues when the caller has already found it (the chain does, once per question)."""
+    if topic is None:
+        if not is_followup(question, history):
+            return question
+        topic = topic_of(history, question)
     words = question.split()
     # "What about Chelsea?" asks the last question again of something else; "Back to X: ..." asks within X's topic.
     frame = history[-1].question if _ELLIPSIS.match(question) and not _BACK_TO.match(question) else ""

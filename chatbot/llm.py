@@ -25,7 +25,7 @@ import prompts
 from chatbot.answering import ABSTAIN_TEXT, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from chatbot.citations import check_citations
 from index.errors import UserError
-from chatbot.followup import Turn, condense, topic_of
+from chatbot.followup import Topic, Turn, condense, topic_of
 from chatbot.plan import QueryPlan
 from chatbot.settings import Settings
 
@@ -261,28 +261,28 @@ class LLMCondenser:
     """Rewrites a follow-up into a standalone retrieval query with the chat model; the heuristic
     `condense` answers for a first turn, an unusable reply or a failed call."""
 
-    def __init__(self, chat_model: BaseChatModel, fallback: Callable[[str, list[Turn]], str] = condense, max_words: int = 60):
+    def __init__(self, chat_model: BaseChatModel, fallback: Callable[..., str] = condense, max_words: int = 60):
         self.chat_model = chat_model
         self.fallback = fallback
         self.max_words = max_words
 
-    def __call__(self, question: str, history: list[Turn]) -> str:
+    def __call__(self, question: str, history: list[Turn], topic: Topic | None = None) -> str:
         if not history:
             return question
         # The bounded state of the conversation, not its whole history: a long chat costs what a short one does.
-        topic = topic_of(history)
+        topic = topic or topic_of(history, question)
         state = dict(topic=topic.opened_by, subject=", ".join(topic.subject) or "nothing", last_question=history[-1].question)
         messages = to_messages(prompts.render("condense", question=question, **state))
         try:
             reply = self.chat_model.invoke(messages).text
         except Exception as exc:  # the answer step reports the failure to the user; here the heuristic stands in
             log.info("follow-up rewriting failed (%s); using the heuristic", failure_reason(exc))
-            return self.fallback(question, history)
+            return self.fallback(question, history, topic)
         line = next((x for x in reply.splitlines() if x.strip()), "")
         query = _LABEL.sub("", line).strip().strip("\"'“”").strip()
         if not query or len(query.split()) > self.max_words:
             log.info("unusable follow-up rewrite %r; using the heuristic", reply[:80])
-            return self.fallback(question, history)
+            return self.fallback(question, history, topic)
         return query
 
 
