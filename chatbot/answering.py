@@ -161,7 +161,7 @@ class ExtractiveAnswerer(Answerer):
         pairs = composer.faq_pairs(passages)
         if not candidates and not pairs:
             return composer.Composed([])
-        candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)), plan.kind)
+        candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)), plan.kind, plan.question)
         parts = plan.asked if len(plan.asked) > 1 else []
         texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates]
         vectors = self.embeddings.encode(texts)
@@ -185,18 +185,16 @@ class ExtractiveAnswerer(Answerer):
         if related.max() < self.abstain_below:
             return composer.Composed([])
         name = composer.answer_name(plan, passages) if not parts else ""
-        if name:  # the sentences naming the answer the passages agree on come first
-            key = name.split()[-1]
-            similarity = similarity + composer.NAME_WEIGHT * np.array([composer.mentions(c.context, key) for c in candidates])
         chosen: list[int] = []
         for n, part in enumerate(parts or [plan.question]):
             part_similarity = (similarity + sv @ part_vectors[n]) / 2 if parts else similarity
             kind = answer_kind(part) if parts else plan.kind
-            matches = composer.kind_matches([c.text for c in candidates], kind) if kind != "what" else [False] * len(candidates)
-            scores = composer.score(plan, part, candidates, part_similarity, len(passages), kind, matches)
-            best = next((int(i) for i in np.argsort(-scores) if int(i) not in chosen), None)
-            if best is not None and max(part_similarity[best], related[best]) >= self.abstain_below:
-                chosen.append(best)
+            matches = composer.kind_matches([c.text for c in candidates], kind, part) if kind != "what" else [False] * len(candidates)
+            scores = composer.score(plan, part, candidates, part_similarity, len(passages), matches, name)
+            # The best sentence of those related enough to what was asked
+            relevant = (np.maximum(part_similarity, related) >= self.abstain_below) & ~np.isin(np.arange(len(candidates)), chosen)
+            if relevant.any():
+                chosen.append(int(np.argmax(np.where(relevant, scores, -np.inf))))
         if not parts and chosen:
             best = chosen[0]
             for n in np.argsort(-scores):
@@ -210,22 +208,24 @@ class ExtractiveAnswerer(Answerer):
                     continue
                 if composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
                     chosen.append(n)
-        if chosen and not parts and plan.kind in composer.MUST_HOLD and not any(matches[n] for n in chosen):
+        if chosen and not parts and plan.kind in composer.MUST_HOLD + composer.PREFER and not any(matches[n] for n in chosen):
             # "How much did it cost?": a sentence without an amount does not answer. The best one with an amount
-            # answers if it is nearly as good; else the articles don't say.
+            # answers if it is nearly as good; else the articles don't say. "Who ...?": the best sentence naming
+            # someone the question does not, if it is nearly as good; else the best sentence.
             holding = [n for n in np.argsort(-scores) if matches[n] and related[n] >= self.abstain_below]
-            if not holding or scores[holding[0]] < scores[chosen[0]] - composer.KIND_MARGIN:
+            if holding and (plan.kind in composer.PREFER or scores[holding[0]] >= scores[chosen[0]] - composer.KIND_MARGIN):
+                chosen = [int(holding[0])]
+            elif plan.kind in composer.MUST_HOLD:
                 return composer.Composed([], composer.not_said(plan))
-            chosen = [int(holding[0])]
         return composer.Composed([candidates[n] for n in chosen], name=name)
 
-    def _shortlist(self, candidates: list[composer.Sentence], asked: set[str], kind: str) -> list[composer.Sentence]:
+    def _shortlist(self, candidates: list[composer.Sentence], asked: set[str], kind: str, question: str) -> list[composer.Sentence]:
         """The `shortlist` candidates sharing most words with the question (a sentence holding the amount, count or
         date asked for counts one word more; then from the best passages), in passage order: encoding every
         sentence of every passage costs most of an answer's time."""
         if len(candidates) <= self.shortlist:
             return candidates
-        holds = [kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind) for c in candidates]
+        holds = [kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind, question) for c in candidates]
         keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n].context)) - holds[n], candidates[n].position))
         return [candidates[n] for n in sorted(keep[: self.shortlist])]
 

@@ -127,19 +127,29 @@ def faq_pairs(passages: list[Document]) -> list[tuple[str, Sentence]]:
     return pairs
 
 
-def holds_kind(text: str, kind: str) -> bool:
+def holds_kind(text: str, kind: str, question: str = "") -> bool:
+    """Whether the text holds the kind of thing asked for, other than what the question itself says ("When did X
+    happen in 2023?" is not answered by another sentence saying 2023)."""
     pattern = KIND_PATTERNS.get(kind)
-    return bool(pattern and pattern.search(text))
+    if pattern is None:
+        return False
+    asked = _plain(question)
+    return any(not _plain(m.group()) or _plain(m.group()) not in asked for m in pattern.finditer(text))
 
 
-def kind_matches(texts: list[str], kind: str) -> list[bool]:
-    """Which texts hold the kind of thing asked for: a person or organisation (who) or a place (where) by the
-    named-entity recogniser, a number, a date or a reason by patterns."""
+def _plain(text: str) -> str:
+    return " ".join(WORD.findall(text.lower()))
+
+
+def kind_matches(texts: list[str], kind: str, question: str = "") -> list[bool]:
+    """Which texts hold the kind of thing asked for, beyond the names the question itself gives: a person or
+    organisation (who) or a place (where) by the named-entity recogniser, a number, a date or a reason by
+    patterns."""
     if kind in entities.LABELS:
-        found = entities.labels(texts)
+        found = entities.spans(texts, kind)
         if found is not None:
-            return [bool(f & entities.LABELS[kind]) for f in found]
-    return [holds_kind(t, kind) for t in texts]
+            return [any(not mentions(question, name) for name in names) for names in found]
+    return [holds_kind(t, kind, question) for t in texts]
 
 
 def mentions(haystack: str, name: str) -> bool:
@@ -183,9 +193,11 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
 
 
 def missing_names(plan: QueryPlan, passages: list[Document]) -> list[str]:
-    """The names the question is about that no passage (text, title or outlet) mentions."""
+    """The names the question is about that no passage (text, title, outlet or year of publication) mentions: an
+    article published in 2023 is about 2023 even when its text never writes the year."""
     haystack = "\n".join(
-        f"{d.metadata.get('title', '')}\n{d.metadata.get('source', '')}\n{d.page_content}" for d in passages
+        f"{d.metadata.get('title', '')}\n{d.metadata.get('source', '')}\n{str(d.metadata.get('published_at', ''))[:4]}\n{d.page_content}"
+        for d in passages
     )
     return [name for name in plan.names if not mentions(haystack, name)]
 
@@ -201,6 +213,8 @@ def not_mentioned(names: list[str]) -> str:
 # Kinds a pattern finds reliably: an answer without one does not answer (a sentence about the price that names
 # none does not say how much).
 MUST_HOLD = ("money", "count", "when")
+# Kinds the recogniser finds less reliably: a sentence holding one is preferred, but one without may still answer.
+PREFER = ("who", "organisation", "where")
 KIND_MARGIN = 0.15  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 
@@ -213,19 +227,37 @@ def not_indexed(sources: list[str]) -> str:
     return f"The indexed articles don't include any from {_either(sources)}."
 
 
-def score(plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, kind: str, matches: list[bool]) -> np.ndarray:
-    """How well each sentence answers: its similarity to what was asked, the share of the question's words it
-    holds, whether it holds the kind of thing asked for, and (a little) its passage's rank."""
+FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name")
+# How much each feature counts (similarity 1.0 sets the scale the margins are in).
+WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05])
+
+
+def features(
+    plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, matches: list[bool], name: str = ""
+) -> np.ndarray:
+    """What says how well each sentence answers, one row per sentence (columns: FEATURES): its similarity to what
+    was asked, the share of the question's words it holds, whether it holds the kind of thing asked for (beyond
+    what the question says), the share of the question's names it mentions, its passage's rank, whether it names
+    the answer the passages agree on."""
     asked = stems(question)
-    overlap = np.array([len(asked & stems(c.context)) / max(1, len(asked)) for c in candidates])
-    kind_match = np.array(matches, dtype=float) if kind != "what" else 0.0
-    names = np.array([sum(mentions(c.text, n) for n in plan.names) / len(plan.names) for c in candidates]) if plan.names else 0.0
-    prior = np.array([0.03 * (passages - c.position) / passages for c in candidates])
-    return similarity + 0.15 * overlap + KIND_WEIGHT * kind_match + NAME_WEIGHT * names + prior
+    key = name.split()[-1] if name else ""
+    rows = [
+        (
+            similarity[n],
+            len(asked & stems(c.context)) / max(1, len(asked)),
+            float(matches[n]),
+            sum(mentions(c.text, m) for m in plan.names) / len(plan.names) if plan.names else 0.0,
+            (passages - c.position) / passages,
+            float(bool(key) and mentions(c.context, key)),
+        )
+        for n, c in enumerate(candidates)
+    ]
+    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 
 
-KIND_WEIGHT = 0.08
-NAME_WEIGHT = 0.05
+def score(plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, matches: list[bool], name: str = "") -> np.ndarray:
+    """How well each sentence answers: its features, weighed."""
+    return features(plan, question, candidates, similarity, passages, matches, name) @ WEIGHTS
 
 
 def adds(candidate: Sentence, chosen: list[Sentence], plan: QueryPlan, kind: str, holds: bool) -> bool:
@@ -234,7 +266,7 @@ def adds(candidate: Sentence, chosen: list[Sentence], plan: QueryPlan, kind: str
     if _REFERS_BACK.match(candidate.text) and not any(c.position == candidate.position and c.index == candidate.index - 1 for c in chosen):
         return False
     so_far = " ".join(c.text for c in chosen)
-    if kind != "what" and holds and not any(kind_matches([c.text for c in chosen], kind)):
+    if kind != "what" and holds and not any(kind_matches([c.text for c in chosen], kind, plan.question)):
         return True
     if any(mentions(candidate.text, n) and not mentions(so_far, n) for n in plan.names):
         return True

@@ -31,27 +31,30 @@ def _pipeline():
         return None
 
 
-def labels(texts: list[str]) -> list[set[str]] | None:
-    """The entity labels each text holds (PERSON, ORG, GPE, ...); None when the pipeline is unavailable."""
+def _entities(texts: list[str]) -> list[frozenset[tuple[str, str]]] | None:
+    """The (name, label) pairs of each text, cached; None when the pipeline is unavailable."""
     with _lock:
         nlp = _pipeline()
         if nlp is None:
             return None
         todo = [t for t in dict.fromkeys(texts) if t not in _cache]
         for text, doc in zip(todo, nlp.pipe(todo)):
-            _cache[text] = frozenset(e.label_ for e in doc.ents)
-        return [set(_cache[t]) for t in texts]
+            _cache[text] = frozenset((e.text, e.label_) for e in doc.ents)
+        return [_cache[t] for t in texts]
+
+
+def labels(texts: list[str]) -> list[set[str]] | None:
+    """The entity labels each text holds (PERSON, ORG, GPE, ...); None when the pipeline is unavailable."""
+    found = _entities(texts)
+    return None if found is None else [{label for _, label in ents} for ents in found]
 
 
 def spans(texts: list[str], kind: str) -> list[list[str]] | None:
     """The names of the kind asked for (people for who, organisations, places) in each text; None when the
     pipeline is unavailable."""
-    with _lock:
-        nlp = _pipeline()
-        if nlp is None:
-            return None
-        wanted = LABELS[kind]
-        return [[e.text for e in doc.ents if e.label_ in wanted] for doc in nlp.pipe(texts)]
+    found = _entities(texts)
+    wanted = LABELS[kind]
+    return None if found is None else [sorted(name for name, label in ents if label in wanted) for ents in found]
 
 
 SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "NORP", "LAW"}

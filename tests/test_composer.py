@@ -96,3 +96,27 @@ def test_a_sentence_that_refers_back_carries_its_subject(embeddings):
     )
     result = answer(embeddings, "How late will the library stay open during exam weeks?", docs(body))
     assert result.text.startswith("Mayor Dana Ortiz opened the new Riverton library"), result.text
+
+
+SUCCESSION = (
+    "Changpeng Zhao, the founder of Binance, is stepping down as chief executive after pleading guilty. "
+    "Changpeng Zhao said in a post that stepping down as CEO of Binance was the right thing to do. "
+    "Richard Teng, formerly head of regional markets, will take over as the new chief executive. "
+    "Binance agreed to pay $4.3 billion to settle the charges, the Justice Department said."
+)
+
+
+def test_the_answer_names_someone_the_question_does_not(embeddings):
+    # The sentences naming Zhao are the most like the question; the one that answers names another person.
+    result = answer(embeddings, "Who will take over as CEO of Binance now that Changpeng Zhao is stepping down?", docs(SUCCESSION))
+    assert "Richard Teng" in result.citations[0].sentence, result.text
+
+
+def test_a_year_the_article_was_published_in_is_not_missing(embeddings):
+    passages = docs(BRIDGE)
+    for doc in passages:
+        doc.metadata["published_at"] = "2023-11-20T09:00:00+00:00"
+    result = answer(embeddings, "Why did the council close the Market Street bridge in 2023?", passages)
+    assert not result.abstained and "because inspectors found cracks" in result.text, result.text
+    result = answer(embeddings, "What did the council decide about the Market Street bridge in 2019?", passages)
+    assert result.text == "The indexed articles don't mention 2019.", result.text
