@@ -183,8 +183,10 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
         if len(key) >= 3 and key[0].isupper() and len(name) > len(forms.get(key, "")):
             forms[key] = name
     asked = plan.question.lower()
+    # Agreement is between articles: the passages of one article all name its protagonist, asked about or not.
+    articles = [d.metadata.get("article_id") or n for n, d in enumerate(passages)]
     votes = {
-        key: sum(bool(re.search(rf"(?<!\w){re.escape(key)}(?!\w)", t)) for t in texts)
+        key: len({a for a, t in zip(articles, texts) if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", t)})
         for key in forms
         if not re.search(rf"(?<!\w){re.escape(key.lower())}(?!\w)", asked)
     }

@@ -120,3 +120,17 @@ def test_a_year_the_article_was_published_in_is_not_missing(embeddings):
     assert not result.abstained and "because inspectors found cracks" in result.text, result.text
     result = answer(embeddings, "What did the council decide about the Market Street bridge in 2019?", passages)
     assert result.text == "The indexed articles don't mention 2019.", result.text
+
+
+def test_one_article_naming_its_protagonist_everywhere_does_not_make_him_the_answer(embeddings):
+    # Every passage of the match report names Penaud; "the passages agree" means several articles agree.
+    report = [
+        "Damian Penaud scored twice as France beat Italy 60-7 in Lyon. Penaud now has 34 tries for France.",
+        "Penaud opened the scoring in the second minute. Italy, coached by Kieran Crowley, never recovered after Penaud's try.",
+    ]
+    passages = [
+        Document(page_content=text, metadata={"chunk_id": f"r:{n}", "article_id": "r", "title": "France rout Italy", "source": "Riverton Post"}, id=f"r:{n}")
+        for n, text in enumerate(report)
+    ]
+    result = answer(embeddings, "Who coaches Italy?", passages)
+    assert not result.text.startswith("Damian Penaud:"), result.text
