@@ -27,12 +27,16 @@ _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
     r"|million|billion|trillion|dozen|half|double|twice|percent"
 )
+_CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|kronor|krona|roubles?|rubles?|won|pesos?)"
+_PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?"
 # What a sentence must hold to answer each kind of question.
 KIND_PATTERNS = {
     # "How many?" is also answered by none at all.
-    "count": re.compile(rf"\d|\b(?:{_NUMBER_WORDS}|none|no one|nobody)\b", re.I),
+    # A count is not a year or an amount of money ("How many people work there?" is not answered by "$345 million").
+    "count": re.compile(rf"{_PLAIN_NUMBER}|\b(?:{_NUMBER_WORDS}|none|no one|nobody)\b", re.I),
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
-    "money": re.compile(r"[$£€¥₹]\s?\d|\b\d[\d,.]*\s*(?:dollars?|pounds?|euros?|yen|rupees?|cents?|pence|bn|billion|million|m|k)\b|\b(?:free|no charge)\b", re.I),
+    # An amount has its currency: "15 million to 20 million new two-wheelers" says no price.
+    "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|\b(?:free|no charge)\b", re.I),
     "when": re.compile(
         rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
         r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|last (?:week|month|year|season|night))\b"
@@ -133,8 +137,10 @@ def holds_kind(text: str, kind: str, question: str = "") -> bool:
     pattern = KIND_PATTERNS.get(kind)
     if pattern is None:
         return False
-    asked = _plain(question)
-    return any(not _plain(m.group()) or _plain(m.group()) not in asked for m in pattern.finditer(text))
+    if kind == "count":
+        text = KIND_PATTERNS["money"].sub(" ", text)
+    asked = f" {_plain(question)} "
+    return any(not _plain(m.group()) or f" {_plain(m.group())} " not in asked for m in pattern.finditer(text))
 
 
 def _plain(text: str) -> str:

@@ -134,3 +134,27 @@ def test_one_article_naming_its_protagonist_everywhere_does_not_make_him_the_ans
     ]
     result = answer(embeddings, "Who coaches Italy?", passages)
     assert not result.text.startswith("Damian Penaud:"), result.text
+
+
+@pytest.mark.parametrize(
+    "question, article, said",
+    [
+        (  # a year and an amount of money are not a count of people
+            "How many people work at Scalable Capital?",
+            "Scalable Capital has raised €60 million in a round led by Balderton. "
+            "The Munich company has now raised more than $345 million in total since it was founded in 2014. "
+            "Scalable Capital offers savings plans for stocks, funds and bonds across Europe.",
+            "The indexed articles don't say how many.",
+        ),
+        (  # a number without a currency is not a price
+            "How much does a Gogoro scooter cost in India?",
+            "Gogoro wants to go big in India, the world's biggest two-wheeler market. "
+            "In India, 15 million to 20 million new two-wheelers hit the road every year. "
+            "Gogoro will launch its battery-swapping scooters in Delhi next year.",
+            "The indexed articles don't say how much.",
+        ),
+    ],
+)
+def test_a_year_or_an_amount_is_not_a_count_and_a_bare_number_is_not_a_price(embeddings, question, article, said):
+    result = answer(embeddings, question, docs(article))
+    assert result.text == said, result.text
