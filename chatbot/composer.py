@@ -100,6 +100,9 @@ def is_fragment(text: str) -> bool:
         return True
     if stripped.count("“") != stripped.count("”") or stripped.count('"') % 2:
         return True
+    letters = [ch for ch in stripped if ch.isalpha()]
+    if sum(ch.isupper() for ch in letters) > 0.6 * len(letters):
+        return True  # a headline or label in capitals ("TIME-RESTRICTED EATING NO MORE BENEFICIAL ..."), not prose
     return stripped.endswith(("?", ":")) or bool(_NOT_PROSE.search(stripped))
 
 

@@ -84,9 +84,11 @@ def test_tables_lists_credits_and_fragments_are_never_quoted():
         "referring to the regions of Ukraine under Russian occupation, he said.",
         "What might a U.S.-Russia agreement entail regarding Ukrainian resources?",
         "We are ready to attract foreign partners, he said. “And we will.",
+        "TIME-RESTRICTED EATING NO MORE BENEFICIAL THAN CALORIC RESTRICTION IN OBESE PATIENTS, STUDY SAYS",
     ]:
         assert is_fragment(text), text
     assert not is_fragment("“We are ready to attract foreign partners,” Putin stated, referring to the regions of Ukraine.")
+    assert not is_fragment("NASA and the FBI said the UK and EU would join the NATO-led probe in the U.S. next year.")
 
 
 def test_a_sentence_that_refers_back_carries_its_subject(embeddings):
