@@ -127,11 +127,20 @@ def faq_pairs(passages: list[Document]) -> list[tuple[str, Sentence]]:
         asked = doc.metadata.get("faq_question")
         lines = split_sentences(doc.page_content)
         if asked and lines:
-            pairs.append((asked, Sentence(position, 0, lines[0], "")))
+            pairs.append((asked, Sentence(position, 0, _whole_answer(lines, 0), "")))
         for index, (line, answer) in enumerate(zip(lines, lines[1:])):
             if line.endswith("?") and not answer.endswith("?") and not is_fragment(answer):
-                pairs.append((_FAQ_LABEL.sub("", line), Sentence(position, index + 1, answer, line)))
+                pairs.append((_FAQ_LABEL.sub("", line), Sentence(position, index + 1, _whole_answer(lines, index + 1), line)))
     return pairs
+
+
+def _whole_answer(lines: list[str], index: int) -> str:
+    """An FAQ answer's first sentence, with the next one when it is only "Yes." or "No, not yet." """
+    answer = lines[index]
+    following = lines[index + 1] if index + 1 < len(lines) else ""
+    if len(WORD.findall(answer)) < MIN_WORDS and following and not following.endswith("?") and not is_fragment(following):
+        return f"{answer} {following}"
+    return answer
 
 
 def holds_kind(text: str, kind: str, question: str = "") -> bool:

@@ -75,6 +75,15 @@ def test_an_faq_question_is_answered_from_its_pair(embeddings):
     assert result.text.startswith("The Market Street bridge is a steel bridge over the Riverton canal") and result.citations[0].title == "Bridge FAQ"
 
 
+def test_an_faq_answer_of_one_word_comes_with_the_sentence_that_explains_it(embeddings):
+    faq = docs(
+        "Will the Market Street bridge reopen this year? Yes. "
+        "The council expects the Market Street bridge to reopen to traffic in the autumn, once the steel supports are replaced."
+    )
+    result = answer(embeddings, "Will the Market Street bridge reopen this year?", faq)
+    assert result.text.startswith("Yes. The council expects the Market Street bridge to reopen"), result.text
+
+
 def test_tables_lists_credits_and_fragments_are_never_quoted():
     for text in [
         "2 | Rare earth minerals are vital for technology, defense, and renewable energy sectors. |",
