@@ -169,3 +169,17 @@ def test_one_article_naming_its_protagonist_everywhere_does_not_make_him_the_ans
 def test_a_year_or_an_amount_is_not_a_count_and_a_bare_number_is_not_a_price(embeddings, question, article, said):
     result = answer(embeddings, question, docs(article))
     assert result.text == said, result.text
+
+
+def test_another_outlets_account_follows_the_lead(embeddings):
+    passages = [
+        Document(page_content=text, metadata={"chunk_id": f"{n}:0", "article_id": str(n), "title": title, "source": source}, id=f"{n}:0")
+        for n, (text, title, source) in enumerate(
+            [
+                ("The Riverton council closed the Market Street bridge on Tuesday after inspectors found cracks in two steel supports.", "Bridge shut", "Riverton Post"),
+                ("Engineers told the council the Market Street bridge was closed because corrosion had weakened its supports.", "Why the bridge closed", "Valley Gazette"),
+            ]
+        )
+    ]
+    result = answer(embeddings, "Why was the Market Street bridge closed?", passages)
+    assert {c.source for c in result.citations} == {"Riverton Post", "Valley Gazette"}, result.text
