@@ -233,8 +233,9 @@ def not_mentioned(names: list[str]) -> str:
 # Kinds a pattern finds reliably: an answer without one does not answer (a sentence about the price that names
 # none does not say how much).
 MUST_HOLD = ("money", "count", "when")
-# Kinds the recogniser finds less reliably: a sentence holding one is preferred, but one without may still answer.
-PREFER = ("who", "organisation", "where")
+# Names the recogniser finds less reliably: a sentence naming someone (some organisation) the question does not is
+# preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
+PREFER = ("who", "organisation")
 KIND_MARGIN = 0.15  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 
