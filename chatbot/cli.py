@@ -468,6 +468,47 @@ def bench_load_command(
         raise typer.Exit(1)
 
 
+@bench_app.command("scale")
+def bench_scale_command(
+    source_store: Path = typer.Option(..., "--source-store", help="An indexed store to grow from; it is copied first and never modified."),
+    steps: str = typer.Option("100000,300000,1000000", help="Store sizes to measure at, in chunks, comma-separated."),
+    queries: Path = typer.Option(MULTIHOP / "dev_queries.json", help="Questions to time (MultiHop-RAG queries file or a JSON list)."),
+    query_count: int = typer.Option(50, min=1, help="Time at most this many questions per step."),
+    ingest_articles: int = typer.Option(50, min=1, help="Articles written during the live-ingest probe."),
+    ingest_timeout: float = typer.Option(600, min=1, help="Seconds to wait for them to be searchable before giving up."),
+    workdir: Optional[Path] = typer.Option(None, help="Folder for the grown store, kept (default: a temporary folder, removed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Grow a copy of a store to each size by copying its stored chunks and vectors under new ids, and
+    measure each size in a fresh serving process: start-up to the first answer, RSS, retrieval p50/p95,
+    and how soon articles written meanwhile are searchable (with the questions' p95 meanwhile)."""
+    import tempfile
+
+    from chatbot.scalebench import parse_steps, run_scale, table
+
+    try:
+        sizes = parse_steps(steps)
+        with tempfile.TemporaryDirectory(prefix="newsqa-scale-") as tmp:
+            result = run_scale(
+                state.settings, source_store, sizes, queries, query_count, workdir or Path(tmp), ingest_articles,
+                ingest_timeout, say=lambda m: typer.echo(m, err=True),
+            )
+    except UserError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(result, indent=1) if as_json else table(result))
+
+
+@bench_app.command("scale-worker", hidden=True)
+def bench_scale_worker(role: str = typer.Argument(...), job: str = typer.Argument(...)) -> None:
+    """One process of `bench scale` (grow, serve or write); prints its result as JSON."""
+    from chatbot.scalebench import worker
+
+    try:
+        typer.echo(json.dumps(worker(role, state.settings, json.loads(job))))
+    except UserError as exc:
+        fail(str(exc))
+
+
 # -- issue 4: evaluation commands (logic in chatbot/evaluation.py) ---------------------------------
 eval_app = typer.Typer(help="Measure retrieval and follow-up handling on benchmark files.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
