@@ -444,14 +444,15 @@ def bench(
 def bench_load_command(
     sessions: int = typer.Option(20, min=1, help="Chat sessions at once."),
     turns: int = typer.Option(5, min=1, help="Questions each session asks, one after another."),
-    articles: int = typer.Option(60, min=0, help="Articles of --corpus indexed into the served store during the run."),
-    corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles to index meanwhile (JSON list of records)."),
+    articles: int = typer.Option(60, min=1, help="Articles of --corpus the app's feed sync adds to the served store during the run."),
+    corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles the feed carries (JSON list of records)."),
     timeout: float = typer.Option(1800, min=1, help="Seconds before the run is cut short (counted as an error)."),
     workdir: Optional[Path] = typer.Option(None, help="Folder for the fresh store (default: a temporary folder)."),
 ) -> None:
     """Serve the app on 127.0.0.1 over a fresh store of seeds/, chat in many sessions at once through
-    gradio_client while articles are indexed into it; print errors, mixed histories and latency.
-    Exit status 1 when any turn or article failed or any session's history held another's questions."""
+    gradio_client while the app's feed sync indexes a feed of --articles articles (served on 127.0.0.1);
+    print errors, mixed histories and latency. Exit status 1 when any turn or article failed or any
+    session's history held another's questions."""
     import tempfile
 
     from chatbot.loadtest import load_bench
@@ -464,7 +465,7 @@ def bench_load_command(
             say=lambda m: typer.echo(m, err=True),
         )
     typer.echo(report.summary())
-    if report.errors or report.mixed or report.indexed is None or report.indexed.failed:
+    if report.errors or report.mixed or report.synced is None or report.synced.failed:
         raise typer.Exit(1)
 
 
