@@ -440,6 +440,12 @@ def bench(
     typer.echo(result_json(result) if as_json else result.table())
 
 
+def _check_source_store(folder: Path) -> None:
+    """A benchmark's --source-store must be a store folder: it is copied, then the copy is grown or served."""
+    if not (folder / "chroma").is_dir():
+        fail(f"--source-store {folder} is not a newsqa store (no chroma folder in it); pass the folder of an indexed store")
+
+
 @bench_app.command("load")
 def bench_load_command(
     sessions: int = typer.Option(20, min=1, help="Chat sessions at once."),
@@ -448,8 +454,9 @@ def bench_load_command(
     corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles the feed carries (JSON list of records)."),
     timeout: float = typer.Option(1800, min=1, help="Seconds before the run is cut short (counted as an error)."),
     workdir: Optional[Path] = typer.Option(None, help="Folder for the fresh store (default: a temporary folder)."),
+    source_store: Optional[Path] = typer.Option(None, "--source-store", help="Serve a copy of this store instead of a fresh store of seeds/ (never modified)."),
 ) -> None:
-    """Serve the app on 127.0.0.1 over a fresh store of seeds/, chat in many sessions at once through
+    """Serve the app on 127.0.0.1 over a fresh store of seeds/ (or a copy of --source-store), chat in many sessions at once through
     gradio_client while the app's feed sync indexes a feed of --articles articles (served on 127.0.0.1);
     print errors, mixed histories and latency. Exit status 1 when any turn or article failed or any
     session's history held another's questions."""
@@ -459,10 +466,12 @@ def bench_load_command(
 
     if not corpus.is_file():
         fail(f"--corpus {corpus} is not a file; pass the MultiHop-RAG corpus.json or your own")
+    if source_store:
+        _check_source_store(source_store)
     with tempfile.TemporaryDirectory(prefix="newsqa-load-") as tmp:
         report = load_bench(
             state.settings, SEEDS_DIR, corpus, workdir or Path(tmp), sessions, turns, articles, timeout,
-            say=lambda m: typer.echo(m, err=True),
+            say=lambda m: typer.echo(m, err=True), source_store=source_store,
         )
     typer.echo(report.summary())
     if report.errors or report.mixed or report.synced is None or report.synced.failed:
@@ -487,6 +496,7 @@ def bench_scale_command(
 
     from chatbot.scalebench import parse_steps, run_scale, table
 
+    _check_source_store(source_store)
     try:
         sizes = parse_steps(steps)
         with tempfile.TemporaryDirectory(prefix="newsqa-scale-") as tmp:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
 import threading
 import time
@@ -162,13 +163,24 @@ def load_bench(
     articles: int,
     timeout: float = 1800,
     say: Callable[[str], None] = log.info,
+    source_store: Path | None = None,
 ) -> LoadReport:
-    """A fresh store in `workdir` with `seeds` indexed, then `bench_load` while a feed sync indexes the last
-    `articles` records of `corpus` (a JSON list) that are not indexed yet."""
-    chain = build_chain(settings.model_copy(update={"store": workdir / "store"}))
+    """A store in `workdir` (a copy of `source_store`, else `seeds` indexed afresh), then `bench_load` while a
+    feed sync indexes the last `articles` records of `corpus` (a JSON list); those the copy holds already
+    are removed from it first, so the sync adds every one of them."""
+    store_dir = Path(workdir) / "store"
+    if source_store:
+        shutil.copytree(source_store, store_dir, ignore=shutil.ignore_patterns("*.lock", "*.pkl"))
+    chain = build_chain(settings.model_copy(update={"store": store_dir}))
     began = time.perf_counter()
-    seeded = chain.store.add(load_path(seeds))
-    say(f"seeds: {seeded.summary()} in {time.perf_counter() - began:.1f} s")
-    indexed = {r["title"] for r in chain.store.articles()}
-    fresh = [r for r in json.loads(Path(corpus).read_text("utf-8")) if r["title"] not in indexed]
-    return bench_load(chain, sessions, turns, fresh[len(fresh) - articles :], timeout=timeout)
+    if not source_store:
+        seeded = chain.store.add(load_path(seeds))
+        say(f"seeds: {seeded.summary()} in {time.perf_counter() - began:.1f} s")
+    records = json.loads(Path(corpus).read_text("utf-8"))[-articles:]
+    held = {r["title"]: r["id"] for r in chain.store.articles()}
+    removed = [held[r["title"]] for r in records if r["title"] in held]
+    for article_id in removed:
+        chain.store.remove(article_id)
+    if source_store:
+        say(f"{source_store} copied: {chain.store.stats()} after removing the {len(removed)} articles the feed adds back")
+    return bench_load(chain, sessions, turns, records, timeout=timeout)

@@ -318,8 +318,6 @@ def run_scale(
 ) -> dict:
     """Grow a copy of `source_store` to each of `steps` chunks and measure it in fresh processes:
     {"steps": [one row of STEP_FIELDS per step], "backend": {...}}."""
-    if not (Path(source_store) / "chroma").is_dir():
-        raise UserError(f"--source-store {source_store} is not a newsqa store (no chroma folder in it); pass the folder of an indexed store")
     if not Path(queries).is_file():
         raise UserError(f"--queries {queries} is not a file; pass the MultiHop-RAG dev_queries.json or a JSON list of questions")
     source = Path(workdir) / "source"

@@ -12,6 +12,8 @@ import pytest
 
 from chatbot.chain import build_chain
 from chatbot.loadtest import bench_load, session_questions
+from chatbot.settings import Settings
+from index.loaders import load_path
 from index.store import ArticleStore
 
 from tests.conftest import MULTIHOP, ROOT
@@ -70,3 +72,23 @@ def test_bench_load_command_names_a_missing_corpus(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: --corpus {tmp_path / 'nope.json'} is not a file; pass the MultiHop-RAG corpus.json or your own"
+
+
+@pytest.mark.slow
+def test_bench_load_serves_a_copy_of_a_store_and_the_feed_adds_back_what_it_held(tmp_path, embeddings):
+    records = sorted(json.loads((MULTIHOP / "corpus.json").read_text("utf-8")), key=lambda r: len(r["body"]))[:3]
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps(records), "utf-8")
+    source = tmp_path / "source"
+    ArticleStore(Settings(store=source), embeddings).add(load_path(corpus))
+    digest = sorted((p.name, p.stat().st_mtime_ns) for p in source.rglob("*") if p.is_file())
+    done = subprocess.run(
+        [sys.executable, "-m", "chatbot", "bench", "load", "--sessions", "2", "--turns", "1", "--articles", "2",
+         "--corpus", str(corpus), "--source-store", str(source), "--workdir", str(tmp_path / "work")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "{'articles': 1, 'chunks':" in done.stderr and "after removing the 2 articles the feed adds back" in done.stderr
+    assert "2 sessions x 1 turns: 2 answers, 0 errors, 0 mixed histories" in done.stdout, done.stdout
+    assert "2 added, 0 updated, 0 skipped, 0 failed" in done.stdout.split("feed sync meanwhile")[1]
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in source.rglob("*") if p.is_file()) == digest  # never written
