@@ -515,7 +515,7 @@ def bench_scale_worker(role: str = typer.Argument(...), job: str = typer.Argumen
     from chatbot.scalebench import worker
 
     try:
-        typer.echo(json.dumps(worker(role, state.settings, json.loads(job))))
+        typer.echo(json.dumps(worker(role, state.settings, json.loads(job), say=lambda m: typer.echo(m, err=True))))
     except UserError as exc:
         fail(str(exc))
 

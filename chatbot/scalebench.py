@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 
 from chatbot.bench import load_questions
-from chatbot.chain import Filters, NewsQA, build_chain, build_store
+from chatbot.chain import NewsQA, build_chain, build_store
 from chatbot.settings import Settings
 from chatbot.stats import percentile
 from index.errors import UserError
@@ -199,22 +199,28 @@ class Asker(threading.Thread):
             self.asked.append((began, took))
 
 
-def searchable_within(chain: NewsQA, written: dict[str, str], timeout: float) -> float | None:
-    """Search for each written article (by its title, filtered to its id) until all are found: the
-    time.time() when the last one was, or None after `timeout` seconds."""
+def searchable_within(chain: NewsQA, written: dict[str, str], timeout: float, say: Callable[[str], None]) -> float | None:
+    """Search for each written article (its title, filtered to its id) until all are found: the time.time()
+    when the last one was, or None after `timeout` seconds. The retriever's own search: the chain would read
+    a title such as "The latest on ..." as a question about this week, and filter the article out by date."""
     waiting = dict(written)
     deadline = time.time() + timeout
     while waiting and time.time() < deadline:
         for article_id, title in list(waiting.items()):
-            _, docs = chain.retrieve(title, filters=Filters(article_ids=[article_id]))
+            docs = chain.retriever.search(title, k=1, article_ids=[article_id])
             if any(d.metadata.get("article_id") == article_id for d in docs):
                 del waiting[article_id]
         if waiting:
+            say(f"{len(written) - len(waiting)} of {len(written)} written articles searchable so far")
             time.sleep(0.2)
+    if waiting:
+        say(f"not searchable after {timeout:g} s: {', '.join(list(waiting)[:5])}{' ...' if len(waiting) > 5 else ''}")
     return None if waiting else time.time()
 
 
-def live_ingest(chain: NewsQA, settings: Settings, job: dict, questions: list[str]) -> tuple[float | None, float]:
+def live_ingest(
+    chain: NewsQA, settings: Settings, job: dict, questions: list[str], say: Callable[[str], None]
+) -> tuple[float | None, float]:
     """Write `job["ingest_articles"]` copies while questions are asked; (seconds from the end of the write until
     all are searchable, or None; p95 ms of the questions asked from the start of the write until then)."""
     source = ArticleStore(settings.model_copy(update={"store": Path(job["source"]), "chroma_host": None}), chain.store.embeddings)
@@ -231,7 +237,8 @@ def live_ingest(chain: NewsQA, settings: Settings, job: dict, questions: list[st
         write_ended = time.time()
     by_source = {a.id: a.record.get("title", "") for a in template}
     titles = {i: by_source[i.rsplit(f"-{tag}", 1)[0]] for i in written}
-    found_at = searchable_within(chain, titles, job["ingest_timeout"])
+    say(f"{len(written)} articles written in {write_ended - write_began:.1f} s; searching for them")
+    found_at = searchable_within(chain, titles, job["ingest_timeout"], say)
     asker.stop.set()
     asker.join()
     if asker.error is not None:
@@ -243,15 +250,16 @@ def live_ingest(chain: NewsQA, settings: Settings, job: dict, questions: list[st
     return (None if found_at is None else found_at - write_ended), percentile(meanwhile, 0.95)
 
 
-def serve_probe(settings: Settings, job: dict) -> dict:
+def serve_probe(settings: Settings, job: dict, say: Callable[[str], None]) -> dict:
     """One step's figures, measured in this fresh process (started at job["started"], time.time())."""
     chain = build_chain(settings)
     questions = load_questions(Path(job["queries"]), job["query_count"])
     chain.ask(questions[0])
     startup = time.time() - job["started"]
+    say(f"{job['chunks']} chunks: first answer {startup:.1f} s after the start; timing {len(questions)} questions")
     latencies = [timed_ms(lambda q=q: chain.retrieve(q)) for q in questions]
     rss = rss_mb()
-    searchable, meanwhile_p95 = live_ingest(chain, settings, job, questions)
+    searchable, meanwhile_p95 = live_ingest(chain, settings, job, questions, say)
     row = {
         "chunks": job["chunks"], "startup_s": startup, "rss_mb": rss,
         "retrieval_p50_ms": percentile(latencies, 0.5), "retrieval_p95_ms": percentile(latencies, 0.95),
@@ -261,11 +269,12 @@ def serve_probe(settings: Settings, job: dict) -> dict:
 
 
 # -- the worker processes ---------------------------------------------------------
-def worker(role: str, settings: Settings, job: dict) -> dict:
-    """What one worker process does (`newsqa bench scale-worker ROLE JOB`); its result is printed as JSON."""
+def worker(role: str, settings: Settings, job: dict, say: Callable[[str], None]) -> dict:
+    """What one worker process does (`newsqa bench scale-worker ROLE JOB`); its result is printed as JSON,
+    its progress said on stderr."""
     settings = settings.model_copy(update=job["target"])
     if role == "serve":
-        return serve_probe(settings, job)
+        return serve_probe(settings, job, say)
     target = build_store(settings)
     source = ArticleStore(settings.model_copy(update={"store": Path(job["source"]), "chroma_host": None}), target.embeddings)
     if role == "grow":
@@ -284,12 +293,11 @@ def run_worker(role: str, job: dict, settings: Settings) -> object:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))}
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     job = {**job, "started": time.time()}
-    done = subprocess.run(
-        [sys.executable, "-m", "chatbot", "bench", "scale-worker", role, json.dumps(job)],
-        capture_output=True, text=True, env=env,
+    done = subprocess.run(  # its progress and its one-line error go straight to our stderr
+        [sys.executable, "-m", "chatbot", "bench", "scale-worker", role, json.dumps(job)], stdout=subprocess.PIPE, text=True, env=env,
     )
     if done.returncode:
-        raise UserError(f"the {role} step at {job['chunks']} chunks failed: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+        raise UserError(f"the {role} process at {job['chunks']} chunks failed (exit status {done.returncode}; its error is above)")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return (result["written"], result["ended"]) if role == "write" else result
 
