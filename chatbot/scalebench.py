@@ -223,8 +223,7 @@ def live_ingest(
 ) -> tuple[float | None, float]:
     """Write `job["ingest_articles"]` copies while questions are asked; (seconds from the end of the write until
     all are searchable, or None; p95 ms of the questions asked from the start of the write until then)."""
-    source = ArticleStore(settings.model_copy(update={"store": Path(job["source"]), "chroma_host": None}), chain.store.embeddings)
-    template = read_articles(source, limit=job["ingest_articles"])
+    template = read_articles(open_source(settings, job, chain.store.embeddings), limit=job["ingest_articles"])
     titles = {}
     asker = Asker(chain, questions)
     asker.start()
@@ -245,6 +244,7 @@ def live_ingest(
         raise asker.error
     until = found_at if found_at is not None else time.time()
     meanwhile = [ms for began, ms in asker.asked if write_began <= began <= until]
+    say(f"{len(meanwhile)} questions asked from the start of the write until then, the slowest {max(meanwhile, default=0):.0f} ms")
     for article_id in written:  # back to the step's size, through the product's own removal
         chain.store.remove(article_id)
     return (None if found_at is None else found_at - write_ended), percentile(meanwhile, 0.95)
@@ -276,7 +276,7 @@ def worker(role: str, settings: Settings, job: dict, say: Callable[[str], None])
     if role == "serve":
         return serve_probe(settings, job, say)
     target = build_store(settings)
-    source = ArticleStore(settings.model_copy(update={"store": Path(job["source"]), "chroma_host": None}), target.embeddings)
+    source = open_source(settings, job, target.embeddings)
     if role == "grow":
         have = target.chunks.count()
         if job["chunks"] > have:
@@ -286,6 +286,12 @@ def worker(role: str, settings: Settings, job: dict, say: Callable[[str], None])
         written = copy_articles(target, read_articles(source, job["ingest_articles"]), job["tag"], articles=job["ingest_articles"])
         return {"written": written, "ended": time.time()}
     raise ValueError(f"unknown scale worker role {role!r}")
+
+
+def open_source(settings: Settings, job: dict, embeddings) -> ArticleStore:
+    """The copy of the source store: always an embedded folder, under the collection names it was made with."""
+    update = {"store": Path(job["source"]), "chroma_host": None, "collection": job["source_collection"]}
+    return ArticleStore(settings.model_copy(update=update), embeddings)
 
 
 def run_worker(role: str, job: dict, settings: Settings) -> object:
@@ -335,7 +341,8 @@ def run_scale(
         else {"store": str(Path(workdir) / "store")}
     )
     job = {
-        "source": str(source), "target": target, "queries": str(queries), "query_count": query_count,
+        "source": str(source), "source_collection": settings.collection, "target": target,
+        "queries": str(queries), "query_count": query_count,
         "ingest_articles": ingest_articles, "ingest_timeout": ingest_timeout,
     }
     result: dict = {"steps": [], "backend": None}

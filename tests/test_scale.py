@@ -121,3 +121,28 @@ def test_copies_land_on_the_asked_size_and_are_whole_articles(tiny_store, settin
     first = by_id[written[0]]
     assert first.documents == original[written[0].rsplit("-t", 1)[0]].documents
     assert (first.vectors == original[written[0].rsplit("-t", 1)[0]].vectors).all()  # vectors copied, not re-embedded
+
+
+@pytest.mark.slow
+def test_bench_scale_grows_collections_of_its_own_on_a_chroma_server(tiny_store, tmp_path, monkeypatch):
+    from tests.test_server_mode import ChromaServer
+
+    server = ChromaServer(tmp_path / "chroma-server")
+    server.start()
+    try:
+        monkeypatch.setenv("NEWSQA_CHROMA_HOST", "127.0.0.1")
+        monkeypatch.setenv("NEWSQA_CHROMA_PORT", str(server.port))
+        done = bench_scale("--source-store", str(tiny_store), "--steps", "40", "--queries", str(QUERIES),
+                           "--query-count", "2", "--ingest-articles", "3", "--json")
+        assert done.returncode == 0, done.stderr[-3000:]
+        result = json.loads(done.stdout)
+        assert result["backend"]["chroma"] == f"127.0.0.1:{server.port}"
+        (step,) = result["steps"]
+        assert step["chunks"] == 40 and math.isfinite(step["ingest_searchable_s"])  # written by another process, seen
+        import chromadb
+
+        left = chromadb.HttpClient(host="127.0.0.1", port=server.port).list_collections()
+        assert [c.name for c in left if "_scale" in c.name] == []  # the benchmark's collections are dropped
+    finally:
+        server.proc.terminate()
+        server.proc.wait(timeout=30)
