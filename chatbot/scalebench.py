@@ -183,7 +183,7 @@ class Asker(threading.Thread):
         self.chain, self.questions = chain, questions
         self.stop = threading.Event()
         self.asked: list[tuple[float, float]] = []  # (time.time() at the start, milliseconds)
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
 
     def run(self) -> None:
         n = 0
@@ -193,7 +193,7 @@ class Asker(threading.Thread):
             began = time.time()
             try:
                 took = timed_ms(lambda: self.chain.retrieve(question))
-            except BaseException as exc:  # noqa: BLE001 (reported by the probe, which then fails)
+            except Exception as exc:  # noqa: BLE001 (re-raised by the probe, which then fails in one line or a traceback)
                 self.error = exc
                 return
             self.asked.append((began, took))
@@ -224,7 +224,6 @@ def live_ingest(
     """Write `job["ingest_articles"]` copies while questions are asked; (seconds from the end of the write until
     all are searchable, or None; p95 ms of the questions asked from the start of the write until then)."""
     template = read_articles(open_source(settings, job, chain.store.embeddings), limit=job["ingest_articles"])
-    titles = {}
     asker = Asker(chain, questions)
     asker.start()
     write_began = time.time()
