@@ -440,32 +440,84 @@ def bench(
     typer.echo(result_json(result) if as_json else result.table())
 
 
+def _check_source_store(folder: Path) -> None:
+    """A benchmark's --source-store must be a store folder: it is copied, then the copy is grown or served."""
+    if not (folder / "chroma").is_dir():
+        fail(f"--source-store {folder} is not a newsqa store (no chroma folder in it); pass the folder of an indexed store")
+
+
 @bench_app.command("load")
 def bench_load_command(
     sessions: int = typer.Option(20, min=1, help="Chat sessions at once."),
     turns: int = typer.Option(5, min=1, help="Questions each session asks, one after another."),
-    articles: int = typer.Option(60, min=0, help="Articles of --corpus indexed into the served store during the run."),
-    corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles to index meanwhile (JSON list of records)."),
+    articles: int = typer.Option(60, min=1, help="Articles of --corpus the app's feed sync adds to the served store during the run."),
+    corpus: Path = typer.Option(MULTIHOP / "corpus.json", help="Articles the feed carries (JSON list of records)."),
     timeout: float = typer.Option(1800, min=1, help="Seconds before the run is cut short (counted as an error)."),
     workdir: Optional[Path] = typer.Option(None, help="Folder for the fresh store (default: a temporary folder)."),
+    source_store: Optional[Path] = typer.Option(None, "--source-store", help="Serve a copy of this store instead of a fresh store of seeds/ (never modified)."),
 ) -> None:
-    """Serve the app on 127.0.0.1 over a fresh store of seeds/, chat in many sessions at once through
-    gradio_client while articles are indexed into it; print errors, mixed histories and latency.
-    Exit status 1 when any turn or article failed or any session's history held another's questions."""
+    """Serve the app on 127.0.0.1 over a fresh store of seeds/ (or a copy of --source-store), chat in many sessions at once through
+    gradio_client while the app's feed sync indexes a feed of --articles articles (served on 127.0.0.1);
+    print errors, mixed histories and latency. Exit status 1 when any turn or article failed or any
+    session's history held another's questions."""
     import tempfile
 
     from chatbot.loadtest import load_bench
 
     if not corpus.is_file():
         fail(f"--corpus {corpus} is not a file; pass the MultiHop-RAG corpus.json or your own")
+    if source_store:
+        _check_source_store(source_store)
     with tempfile.TemporaryDirectory(prefix="newsqa-load-") as tmp:
         report = load_bench(
             state.settings, SEEDS_DIR, corpus, workdir or Path(tmp), sessions, turns, articles, timeout,
-            say=lambda m: typer.echo(m, err=True),
+            say=lambda m: typer.echo(m, err=True), source_store=source_store,
         )
     typer.echo(report.summary())
-    if report.errors or report.mixed or report.indexed is None or report.indexed.failed:
+    if report.errors or report.mixed or report.synced is None or report.synced.failed:
         raise typer.Exit(1)
+
+
+@bench_app.command("scale")
+def bench_scale_command(
+    source_store: Path = typer.Option(..., "--source-store", help="An indexed store to grow from; it is copied first and never modified."),
+    steps: str = typer.Option("100000,300000,1000000", help="Store sizes to measure at, in chunks, comma-separated."),
+    queries: Path = typer.Option(MULTIHOP / "dev_queries.json", help="Questions to time (MultiHop-RAG queries file or a JSON list)."),
+    query_count: int = typer.Option(50, min=1, help="Time at most this many questions per step."),
+    ingest_articles: int = typer.Option(50, min=1, help="Articles written during the live-ingest probe."),
+    ingest_timeout: float = typer.Option(600, min=1, help="Seconds to wait for them to be searchable before giving up."),
+    workdir: Optional[Path] = typer.Option(None, help="Folder for the grown store, kept (default: a temporary folder, removed)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Grow a copy of a store to each size by copying its stored chunks and vectors under new ids, and
+    measure each size in a fresh serving process: start-up to the first answer, RSS, retrieval p50/p95,
+    and how soon articles written meanwhile are searchable (with the questions' p95 meanwhile)."""
+    import tempfile
+
+    from chatbot.scalebench import parse_steps, run_scale, table
+
+    _check_source_store(source_store)
+    try:
+        sizes = parse_steps(steps)
+        with tempfile.TemporaryDirectory(prefix="newsqa-scale-") as tmp:
+            result = run_scale(
+                state.settings, source_store, sizes, queries, query_count, workdir or Path(tmp), ingest_articles,
+                ingest_timeout, say=lambda m: typer.echo(m, err=True),
+            )
+    except UserError as exc:
+        fail(str(exc))
+    typer.echo(json.dumps(result, indent=1) if as_json else table(result))
+
+
+@bench_app.command("scale-worker", hidden=True)
+def bench_scale_worker(role: str = typer.Argument(...), job: str = typer.Argument(...)) -> None:
+    """One process of `bench scale` (grow, serve or write); prints its result as JSON."""
+    from chatbot.scalebench import worker
+
+    try:
+        typer.echo(json.dumps(worker(role, state.settings, json.loads(job), say=lambda m: typer.echo(m, err=True))))
+    except UserError as exc:
+        fail(str(exc))
 
 
 # -- issue 4: evaluation commands (logic in chatbot/evaluation.py) ---------------------------------

@@ -1,16 +1,18 @@
-"""Many chat sessions at once against a served app while a folder is indexed into its store (issue 7).
+"""Many chat sessions at once against a served app while a feed sync adds articles to its store (issues 7, 17).
 
 `run_load(url, ...)` drives N sessions x M turns through gradio_client (each Client is one browser
 session) and checks every answer and every session's history; `bench_load(...)` serves the app on
-127.0.0.1 over a store, indexes a folder into that store in a thread of the same process (the served
-app is the store's only writer), and runs the load meanwhile. The CLI's `newsqa bench load` and the
-test run the same function.
+127.0.0.1 over a store as `newsqa serve` does, with its background feed sync following a feed of the
+given articles (served on 127.0.0.1 by chatbot/localfeed.py: feed, robots.txt and pages fetched over
+HTTP), and runs the load while that sync indexes them. The CLI's `newsqa bench load` and the test run
+the same function.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
 import threading
 import time
@@ -23,11 +25,13 @@ from gradio_client import Client
 
 from chatbot.app import create_app, launch
 from chatbot.chain import NewsQA, build_chain
+from chatbot.library import Library
+from chatbot.localfeed import FeedSite
 from chatbot.settings import Settings
 from chatbot.stats import percentile
+from index.feeds import BackgroundSync, SyncReport
 from index.questions import pick_questions
 from index.loaders import load_path
-from index.store import IndexReport
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,8 @@ class LoadReport:
     errors: list[str] = field(default_factory=list)  # one line per failed turn or session
     mixed: list[str] = field(default_factory=list)  # sessions whose history is not exactly their own questions
     seconds: float = 0.0
-    indexed: IndexReport | None = None
-    index_seconds: float = 0.0
+    synced: SyncReport | None = None  # the feed sync that ran meanwhile
+    sync_seconds: float = 0.0
 
     def summary(self) -> str:
         lines = [
@@ -49,9 +53,9 @@ class LoadReport:
             f"{len(self.mixed)} mixed histories in {self.seconds:.1f} s",
             f"latency per answer: p50 {percentile(self.latencies, 0.5):.2f} s, p95 {percentile(self.latencies, 0.95):.2f} s, max {max(self.latencies, default=0):.2f} s",
         ]
-        if self.indexed is not None:
-            lines.append(f"indexed meanwhile, in {self.index_seconds:.1f} s: {self.indexed.summary()}")
-            lines += [f"not indexed: {line}" for line in self.indexed.failed[:10]]
+        if self.synced is not None:
+            lines.append(f"feed sync meanwhile, in {self.sync_seconds:.1f} s: {self.synced.summary()}")
+            lines += [f"not indexed: {line}" for feed in self.synced.feeds for line in feed.failed[:10]]
         return "\n".join(lines + [f"error: {e}" for e in self.errors[:10]] + [f"mixed: {m}" for m in self.mixed[:10]])
 
 
@@ -120,45 +124,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench_load(chain: NewsQA, sessions: int, turns: int, index: list[Path], timeout: float = 1800) -> LoadReport:
-    """Serve the app over `chain` on 127.0.0.1, index `index` into its store meanwhile, and run the load."""
+def bench_load(chain: NewsQA, sessions: int, turns: int, records: list[dict], timeout: float = 1800) -> LoadReport:
+    """Serve the app over `chain` on 127.0.0.1 with a feed sync of `records` (article records served as a
+    feed on 127.0.0.1) running while the load runs."""
     pool = pick_questions(chain.store.articles(), limit=50)
     if not pool:
         raise ValueError("the store has no articles to ask about; index some first")
-    settings = chain.settings.model_copy(update={"host": "127.0.0.1", "port": free_port()})
-    app = launch(create_app(chain), settings, block=False)
-    indexed: dict = {}
-
-    def index_folder() -> None:
-        began = time.perf_counter()
-        report = IndexReport()
-        for path in index:
-            one = chain.store.add(load_path(path))
-            for name in ("added", "updated", "unchanged", "failed", "merged"):
-                getattr(report, name).extend(getattr(one, name))
-            report.chunks += one.chunks
-        indexed["report"], indexed["seconds"] = report, time.perf_counter() - began
-
-    writer = threading.Thread(target=index_folder, name="newsqa-load-index", daemon=True)
-    try:
-        writer.start()
-        report = run_load(f"http://127.0.0.1:{settings.port}/", sessions, turns, pool, timeout=timeout)
-        writer.join(timeout)
-    finally:
-        app.close()
-    report.indexed = indexed.get("report")
-    report.index_seconds = indexed.get("seconds", 0.0)
-    if report.indexed is None:
-        report.errors.append("indexing did not finish")
+    # The feed is this bench's own site on 127.0.0.1, an internal address the sync must be allowed to fetch.
+    settings = chain.settings.model_copy(update={"host": "127.0.0.1", "port": free_port(), "allow_private_urls": True})
+    with FeedSite(records) as site:
+        Library(settings, chain.store).follow(site.feed_url)
+        # One sync now, the next not before the run ends: as `newsqa serve` starts its scheduled sync.
+        sync = BackgroundSync(chain.store, settings, every_minutes=max(timeout / 60, 1) * 2)
+        app = launch(create_app(chain, sync), settings, block=False)
+        try:
+            began = time.perf_counter()
+            sync.start()
+            report = run_load(f"http://127.0.0.1:{settings.port}/", sessions, turns, pool, timeout=timeout)
+            while sync.last_run is None and time.perf_counter() - began < timeout:
+                time.sleep(0.2)
+            report.sync_seconds = time.perf_counter() - began
+        finally:
+            sync.stop()
+            app.close()
+    report.synced = sync.last_report
+    if report.synced is None:
+        report.errors.append(sync.last_error or "the feed sync did not finish")
     return report
-
-
-def write_article_folder(records: list[dict], folder: Path) -> Path:
-    """One JSON file per article record: the folder a load run indexes while the sessions chat."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for n, record in enumerate(records):
-        (folder / f"article-{n:04d}.json").write_text(json.dumps(record, ensure_ascii=False), "utf-8")
-    return folder
 
 
 def load_bench(
@@ -171,15 +163,24 @@ def load_bench(
     articles: int,
     timeout: float = 1800,
     say: Callable[[str], None] = log.info,
+    source_store: Path | None = None,
 ) -> LoadReport:
-    """A fresh store in `workdir` with `seeds` indexed, then `bench_load` while the last `articles`
-    records of `corpus` (a JSON list) that are not indexed yet are indexed into it."""
-    chain = build_chain(settings.model_copy(update={"store": workdir / "store"}))
+    """A store in `workdir` (a copy of `source_store`, else `seeds` indexed afresh), then `bench_load` while a
+    feed sync indexes the last `articles` records of `corpus` (a JSON list); those the copy holds already
+    are removed from it first, so the sync adds every one of them."""
+    store_dir = Path(workdir) / "store"
+    if source_store:
+        shutil.copytree(source_store, store_dir, ignore=shutil.ignore_patterns("*.lock", "*.pkl"))
+    chain = build_chain(settings.model_copy(update={"store": store_dir}))
     began = time.perf_counter()
-    seeded = chain.store.add(load_path(seeds))
-    say(f"seeds: {seeded.summary()} in {time.perf_counter() - began:.1f} s")
-    indexed = {r["title"] for r in chain.store.articles()}
-    fresh = [r for r in json.loads(Path(corpus).read_text("utf-8")) if r["title"] not in indexed]
-    records = fresh[len(fresh) - articles :] if articles else []
-    folder = write_article_folder(records, workdir / "incoming")
-    return bench_load(chain, sessions, turns, [folder], timeout=timeout)
+    if not source_store:
+        seeded = chain.store.add(load_path(seeds))
+        say(f"seeds: {seeded.summary()} in {time.perf_counter() - began:.1f} s")
+    records = json.loads(Path(corpus).read_text("utf-8"))[-articles:]
+    held = {r["title"]: r["id"] for r in chain.store.articles()}
+    removed = [held[r["title"]] for r in records if r["title"] in held]
+    for article_id in removed:
+        chain.store.remove(article_id)
+    if source_store:
+        say(f"{source_store} copied: {chain.store.stats()} after removing the {len(removed)} articles the feed adds back")
+    return bench_load(chain, sessions, turns, records, timeout=timeout)

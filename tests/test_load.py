@@ -11,7 +11,9 @@ import sys
 import pytest
 
 from chatbot.chain import build_chain
-from chatbot.loadtest import bench_load, session_questions, write_article_folder
+from chatbot.loadtest import bench_load, session_questions
+from chatbot.settings import Settings
+from index.loaders import load_path
 from index.store import ArticleStore
 
 from tests.conftest import MULTIHOP, ROOT
@@ -24,23 +26,25 @@ def test_session_questions_differ_between_sessions():
 
 
 @pytest.mark.slow
-def test_six_sessions_chat_while_a_folder_is_indexed(seeded_settings, seeded_store, embeddings, tmp_path):
+def test_six_sessions_chat_while_the_feed_sync_adds_articles(seeded_settings, seeded_store, embeddings, tmp_path):
     settings = seeded_settings.model_copy(update={"store": tmp_path / "store"})
     shutil.copytree(seeded_settings.store, settings.store)
     store = ArticleStore(settings, embeddings)
     before = store.stats()["articles"]
     indexed = {r["title"] for r in store.articles()}
     records = [r for r in json.loads((MULTIHOP / "corpus.json").read_text("utf-8")) if r["title"] not in indexed][-8:]
-    folder = write_article_folder(records, tmp_path / "incoming")
 
-    report = bench_load(build_chain(settings, store=store), sessions=6, turns=3, index=[folder], timeout=600)
+    report = bench_load(build_chain(settings, store=store), sessions=6, turns=3, records=records, timeout=600)
 
     print(report.summary())
     assert report.errors == [] and report.mixed == []  # no error, no "database is locked", no history mixing
     assert len(report.latencies) == 18
-    assert report.indexed is not None and not report.indexed.failed
-    assert len(report.indexed.added) + len(report.indexed.merged) == len(records) and not report.indexed.unchanged
-    assert store.stats()["articles"] == before + len(report.indexed.added)  # nothing lost
+    assert report.synced is not None and not report.synced.failed, report.summary()
+    (feed,) = report.synced.feeds
+    assert len(feed.added) + len(feed.merged) == len(records) and not feed.updated  # every entry, through its page
+    assert store.stats()["articles"] == before + len(feed.added)  # nothing lost
+    titles = {r["title"]: r for r in store.articles()}
+    assert {titles[r["title"]]["source"] for r in records if r["title"] in titles} <= {r["source"] for r in records}
 
 
 @pytest.mark.slow
@@ -59,7 +63,7 @@ def test_bench_load_command_runs_the_load_over_a_fresh_store(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "\n2 sessions x 1 turns: 2 answers, 0 errors, 0 mixed histories" in done.stdout, done.stdout
-    assert "indexed meanwhile" in done.stdout and "2 added" in done.stdout.split("indexed meanwhile")[1]
+    assert "feed sync meanwhile" in done.stdout and "2 added" in done.stdout.split("feed sync meanwhile")[1]
     assert done.stderr.startswith("seeds: 21 added"), done.stderr
 
 
@@ -68,3 +72,23 @@ def test_bench_load_command_names_a_missing_corpus(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: --corpus {tmp_path / 'nope.json'} is not a file; pass the MultiHop-RAG corpus.json or your own"
+
+
+@pytest.mark.slow
+def test_bench_load_serves_a_copy_of_a_store_and_the_feed_adds_back_what_it_held(tmp_path, embeddings):
+    records = sorted(json.loads((MULTIHOP / "corpus.json").read_text("utf-8")), key=lambda r: len(r["body"]))[:3]
+    corpus = tmp_path / "corpus.json"
+    corpus.write_text(json.dumps(records), "utf-8")
+    source = tmp_path / "source"
+    ArticleStore(Settings(store=source), embeddings).add(load_path(corpus))
+    digest = sorted((p.name, p.stat().st_mtime_ns) for p in source.rglob("*") if p.is_file())
+    done = subprocess.run(
+        [sys.executable, "-m", "chatbot", "bench", "load", "--sessions", "2", "--turns", "1", "--articles", "2",
+         "--corpus", str(corpus), "--source-store", str(source), "--workdir", str(tmp_path / "work")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "{'articles': 1, 'chunks':" in done.stderr and "after removing the 2 articles the feed adds back" in done.stderr
+    assert "2 sessions x 1 turns: 2 answers, 0 errors, 0 mixed histories" in done.stdout, done.stdout
+    assert "2 added, 0 updated, 0 skipped, 0 failed" in done.stdout.split("feed sync meanwhile")[1]
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in source.rglob("*") if p.is_file()) == digest  # never written
