@@ -72,12 +72,12 @@ def server_errors(settings) -> Iterator[None]:
 READ_PAGE = 5000
 
 
-def read_all(collection, include: list[str]) -> dict:
-    """Every row of a collection (ids plus `include`), read a page at a time."""
+def read_all(collection, include: list[str], where: dict | None = None) -> dict:
+    """Every row of a collection (ids plus `include`), or those `where` picks, read a page at a time."""
     out: dict[str, list] = {key: [] for key in ["ids", *include]}
     offset = 0
     while True:
-        got = collection.get(include=include, limit=READ_PAGE, offset=offset)
+        got = collection.get(include=include, where=where, limit=READ_PAGE, offset=offset)
         for key in out:
             out[key].extend(got[key])
         if len(got["ids"]) < READ_PAGE:
@@ -297,7 +297,7 @@ class ArticleStore:
     def sweep_orphans(self) -> int:
         """Delete chunks that no article record owns (left by a run killed mid-article)."""
         with self.writing():
-            owned = set(self._record_hashes())
+            owned = set(self.record_hashes())
             metas = read_all(self.chunks, ["metadatas"])
             orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
             if orphans:
@@ -332,14 +332,21 @@ class ArticleStore:
         meta = got["metadatas"][0]
         return f"{int(meta['generation'])}:{meta.get('updated', 0)}"
 
-    def snapshot_path(self) -> Path:
-        """Where the retriever keeps its in-memory index between runs (see index/snapshot.py)."""
+    def lexical_path(self) -> Path:
+        """Where the BM25 index of this store lives (index/lexical.py): beside an embedded store; for a Chroma
+        server, in this machine's cache (each machine keeps its own, synced from the records)."""
         if self.settings.chroma_host:
             name = f"{self.settings.chroma_host}_{self.settings.chroma_port}_{self.settings.collection}"
-            return Path(platformdirs.user_cache_dir("newsqa")) / "snapshots" / name
-        return Path(self.settings.store) / f"{self.settings.collection}-snapshot"
+            return Path(platformdirs.user_cache_dir("newsqa")) / "lexical" / name
+        return Path(self.settings.store) / f"{self.settings.collection}-lexical"
 
-    def _record_hashes(self) -> dict[str, str]:
+    def chunks_of(self, article_ids: list[str]) -> dict:
+        """The chunks of these articles: ids, documents and metadatas."""
+        with server_errors(self.settings):
+            return read_all(self.chunks, ["documents", "metadatas"], where={"article_id": {"$in": list(article_ids)}})
+
+    def record_hashes(self) -> dict[str, str]:
+        """Id and content hash of every committed article."""
         return {i: m["content_hash"] for i, m in self._record_metas().items()}
 
     def _record_metas(self) -> dict[str, dict]:
@@ -361,11 +368,11 @@ class ArticleStore:
 
     def stats(self) -> dict:
         with server_errors(self.settings):
-            return {"articles": len(self._record_hashes()), "chunks": self.chunks.count()}
+            return {"articles": len(self.record_hashes()), "chunks": self.chunks.count()}
 
     def all_chunks(self) -> dict:
         """Every committed chunk: ids, documents and metadatas (for the lexical index)."""
-        owned = set(self._record_hashes())
+        owned = set(self.record_hashes())
         with server_errors(self.settings):
             got = read_all(self.chunks, ["documents", "metadatas"])
         keep = [n for n, m in enumerate(got["metadatas"]) if m.get("article_id") in owned]
