@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 GENERATION_ID = "__generation__"
 VECTOR_BATCH = 1000
+VERSION_SECONDS = 1.0
 
 
 class StoreUnreachable(UserError):
@@ -162,6 +163,7 @@ class ArticleStore:
             )
             self._file_lock = FileLock(str(Path(settings.store) / "write.lock"))
         self._thread_lock = threading.Lock()
+        self._version: tuple[float, str] | None = None  # (when read, version)
         with server_errors(settings):
             self._open_collections()
 
@@ -313,10 +315,12 @@ class ArticleStore:
         return {i: m.get("also_published_by") or [] for i, m in zip(got["ids"], got["metadatas"])}
 
     def _bump_generation(self) -> None:
+        self._version = None
         self.records.upsert(
             ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],
             metadatas=[{"generation": self.generation() + 1, "updated": time.time()}],
         )
+        self._version = None  # this process sees its own write at once
 
     # -- reading -------------------------------------------------------------
     def generation(self) -> int:
@@ -324,13 +328,15 @@ class ArticleStore:
         return int(self.version().split(":")[0])
 
     def version(self) -> str:
-        """'generation:time of the last write': names the store's content, even across a store deleted and rebuilt."""
-        with server_errors(self.settings):
-            got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
-        if not got["ids"]:
-            return "0:0"
-        meta = got["metadatas"][0]
-        return f"{int(meta['generation'])}:{meta.get('updated', 0)}"
+        """'generation:time of the last write': names the store's content, even across a store deleted and rebuilt.
+        Another process's write shows within VERSION_SECONDS (a question reads the version several times)."""
+        now = time.monotonic()
+        if self._version is None or now - self._version[0] > VERSION_SECONDS:
+            with server_errors(self.settings):
+                got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
+            meta = got["metadatas"][0] if got["ids"] else {"generation": 0}
+            self._version = now, f"{int(meta['generation'])}:{meta.get('updated', 0)}"
+        return self._version[1]
 
     def lexical_path(self) -> Path:
         """Where the BM25 index of this store lives (index/lexical.py): beside an embedded store; for a Chroma
@@ -427,10 +433,8 @@ class ArticleStore:
     def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
         with server_errors(self.settings):
-            n = self.chunks.count()
-            if n == 0:
-                return []
-            got = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
+            # n_results beyond the matches is no error (chromadb 1.5), and count() cost as much as the query
+            got = self.chunks.query(query_embeddings=[vector], n_results=k, where=where or None, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
 
