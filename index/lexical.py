@@ -38,7 +38,7 @@ SHORTLIST = 4  # tantivy's top SHORTLIST x k are re-scored with the configured B
 _WRITER_HEAP = 64_000_000
 _ARTICLE_BATCH = 200  # articles whose chunks are read from the store in one request
 _CHUNK, _ARTICLE, _STATE = "chunk", "article", "state"
-FORMAT = 1  # bump when the schema changes: an index of another format is set aside and rebuilt
+FORMAT = 2  # bump when the schema changes: an index of another format is set aside and rebuilt
 _FOOTER, _FOOTER_MAGIC = struct.Struct("<II"), 1337  # every tantivy file ends in (footer length, magic)
 
 
@@ -87,7 +87,7 @@ def _schema() -> tantivy.Schema:
     schema = tantivy.SchemaBuilder()
     schema.add_text_field("kind", tokenizer_name="raw", stored=True)
     schema.add_text_field("tokens", tokenizer_name="whitespace", stored=True, index_option="freq")
-    schema.add_text_field("id", tokenizer_name="raw", stored=True)
+    schema.add_text_field("id", tokenizer_name="raw", stored=True, fast=True)
     schema.add_text_field("article_id", tokenizer_name="raw", stored=True)
     schema.add_text_field("source", tokenizer_name="raw", fast=True)
     schema.add_integer_field("published_ts", indexed=True, fast=True)
@@ -227,7 +227,7 @@ class LexicalIndex:
     def _term(self, field: str, value: str) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, value, index_option="basic")
 
-    def _filtered(self, query: tantivy.Query, sources=None, since: int | None = None, until: int | None = None, article_ids=None) -> tantivy.Query:
+    def _filters(self, sources=None, since: int | None = None, until: int | None = None, article_ids=None) -> list[tantivy.Query]:
         filters = []
         if sources:
             filters.append(tantivy.Query.term_set_query(self.schema, "source", list(sources)))
@@ -235,10 +235,34 @@ class LexicalIndex:
             filters.append(tantivy.Query.range_query(self.schema, "published_ts", tantivy.FieldType.Integer, since, until))
         if article_ids:
             filters.append(tantivy.Query.term_set_query(self.schema, "article_id", list(article_ids)))
-        if not filters:
+        return filters
+
+    def _filtered(self, query: tantivy.Query, **filters) -> tantivy.Query:
+        clauses = self._filters(**filters)
+        if not clauses:
             return query
         must = tantivy.Occur.Must
-        return tantivy.Query.boolean_query([(must, query)] + [(must, tantivy.Query.const_score_query(f, 0.0)) for f in filters])
+        return tantivy.Query.boolean_query([(must, query)] + [(must, tantivy.Query.const_score_query(f, 0.0)) for f in clauses])
+
+    def _ids(self, query: tantivy.Query, limit: int) -> list[str]:
+        # The id column (a fast field), 20x quicker than fetching stored documents.
+        found = self.searcher.aggregate(query, {"ids": {"terms": {"field": "id", "size": limit}}})
+        return [bucket["key"] for bucket in found["ids"]["buckets"]]
+
+    def matching(self, **filters) -> int:
+        """How many chunks the filters let through."""
+        return self.searcher.search(self._filtered(self._term("kind", _CHUNK), **filters), 1, count=True).count
+
+    def ids_matching(self, limit: int, **filters) -> list[str]:
+        """The ids of the chunks the filters let through (at most `limit`)."""
+        return self._ids(self._filtered(self._term("kind", _CHUNK), **filters), limit)
+
+    def within(self, ids: list[str], **filters) -> list[str]:
+        """Those of `ids` (in their order) whose chunks the filters let through."""
+        if not ids:
+            return []
+        kept = set(self._ids(self._filtered(tantivy.Query.term_set_query(self.schema, "id", list(ids)), **filters), len(ids)))
+        return [i for i in ids if i in kept]
 
     def idfs(self, terms) -> dict[str, float]:
         """BM25 IDF of each term, from the document frequencies of the committed index."""
@@ -255,7 +279,8 @@ class LexicalIndex:
             [(should, tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, "tokens", t, index_option="freq"), float(n))) for t, n in counts.items()]
         )
         searcher = self.searcher
-        hits = searcher.search(self._filtered(text, sources, since, until, article_ids), SHORTLIST * k, count=False).hits
+        filters = dict(sources=sources, since=since, until=until, article_ids=article_ids)
+        hits = searcher.search(self._filtered(text, **filters), SHORTLIST * k, count=False).hits
         docs = [searcher.doc(address) for _, address in hits]
         scores = bm25(terms, [d["tokens"][0].split() for d in docs], self.idfs(terms), self.mean_length, self.k1, self.b)
         ranked = sorted(zip((d["id"][0] for d in docs), scores), key=lambda pair: -pair[1])

@@ -430,11 +430,11 @@ class ArticleStore:
                 )
             return len(lost)
 
-    def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) pairs, best first."""
+    def dense_search(self, vector, k: int, where: dict | None = None, ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first; among `ids` when given, and those `where` lets through."""
         with server_errors(self.settings):
             # n_results beyond the matches is no error (chromadb 1.5), and count() cost as much as the query
-            got = self.chunks.query(query_embeddings=[vector], n_results=k, where=where or None, include=["distances"])
+            got = self.chunks.query(query_embeddings=[vector], n_results=k, where=where or None, ids=ids, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
 

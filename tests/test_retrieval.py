@@ -140,3 +140,22 @@ def product_retriever(store, **settings) -> HybridRetriever:
 
 def test_the_retriever_defaults_are_the_products_settings(store):
     assert HybridRetriever(store=store).model_dump(exclude={"store"}) == build_retriever(Settings(), store).model_dump(exclude={"store"})
+
+
+@pytest.mark.parametrize("path", ["deeper search", "ids", "where"])
+def test_filtered_dense_search_finds_what_chroma_where_finds(seeded_store, monkeypatch, path):
+    """Each way of filtering the dense side (an unfiltered search filtered by the lexical index, the matching ids
+    passed to Chroma, Chroma's own `where`) returns the chunks Chroma's `where` does."""
+    import chatbot.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "DENSE_DEPTH", 10**9 if path == "deeper search" else 0)
+    monkeypatch.setattr(retrieval, "DENSE_IDS", 10**9 if path == "ids" else 0)
+    retriever = product_retriever(seeded_store, k=5)
+    lexical = retriever.lexical()
+    vector = seeded_store.embeddings.embed_query("rare earth minerals")
+    outlet = lexical.outlets[0]
+    article = seeded_store.articles()[0]["id"]
+    for filters in ({"sources": [outlet]}, {"since": 0, "until": 2**40}, {"article_ids": [article]}, {"sources": ["no such outlet"]}):
+        filters = {"sources": None, "since": None, "until": None, "article_ids": None, **filters}
+        want = [i for i, _ in seeded_store.dense_search(vector, retriever.candidates, retrieval.chroma_where(**filters))]
+        assert retriever._dense(lexical, vector, filters) == want, filters
