@@ -433,8 +433,13 @@ class ArticleStore:
     def dense_search(self, vector, k: int, where: dict | None = None, ids: list[str] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first; among `ids` when given, and those `where` lets through."""
         with server_errors(self.settings):
-            # n_results beyond the matches is no error (chromadb 1.5), and count() cost as much as the query
-            got = self.chunks.query(query_embeddings=[vector], n_results=k, where=where or None, ids=ids, include=["distances"])
+            try:
+                # n_results beyond the matches is no error (chromadb 1.5), and count() cost as much as the query
+                got = self.chunks.query(query_embeddings=[vector], n_results=k, where=where or None, ids=ids, include=["distances"])
+            except chromadb.errors.InternalError as exc:
+                # A vector an interrupted write left unreadable ("Error finding id"): BM25 still answers.
+                log.warning("dense search failed (%s): answering from BM25 alone; `newsqa index add` repairs the store", exc)
+                return []
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
 
