@@ -70,7 +70,7 @@ _DEFAULTS = Settings.model_fields
 # A filtered dense search filters an unfiltered one at most DENSE_DEPTH deep, or passes Chroma the ids of at
 # most DENSE_IDS matching chunks (measured: docs/scale.md).
 DENSE_IDS = 20000
-DENSE_DEPTH = 2000
+DENSE_DEPTH = 8000
 
 
 class HybridRetriever(BaseRetriever):
@@ -123,28 +123,43 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()
         return [n for n in names if not lexical.knows(n)]
 
-    def _dense(self, lexical: LexicalIndex, vector, filters: dict) -> list[str]:
+    def _nearest(self, vector, depth: int, memo: dict) -> list[str]:
+        """The `depth` nearest chunks of the vector (unfiltered), from the deepest list this search already read
+        for the same vector when it is deep enough: the sub-searches of a question share their vectors."""
+        key = tuple(vector)
+        have = memo.get(key)
+        if have is None or (len(have[0]) < depth and not have[1]):
+            found = [i for i, _ in self.store.dense_search(vector, depth)]
+            have = memo[key] = found, len(found) < depth  # (ids, whether that is every chunk)
+        return have[0][:depth]
+
+    def _dense(self, lexical: LexicalIndex, vector, filters: dict, memo: dict | None = None) -> list[str]:
         """The `candidates` nearest chunks within the filters. Chroma evaluates a `where` filter over its whole
-        metadata table (at 12.8k chunks 9-140 ms against 1 ms unfiltered), so filters are applied here instead:
-        a broad one on an unfiltered search deep enough to hold `candidates` of its chunks, a narrow one as the
-        ids of the chunks it lets through (the lexical index lists them). Chroma's `where` is the fallback."""
+        metadata table (at 12.8k chunks 9-140 ms against 1 ms unfiltered; 360-610 ms at 300k), so filters are
+        applied here instead: a broad one on an unfiltered search deep enough to hold `candidates` of its chunks,
+        a narrow one as the ids of the chunks it lets through (the lexical index lists them). Chroma's `where`
+        is the last resort."""
+        memo = {} if memo is None else memo
         if not any(v is not None and v != [] for v in filters.values()):
-            return [i for i, _ in self.store.dense_search(vector, self.candidates)]
+            return self._nearest(vector, self.candidates, memo)
         matching = lexical.matching(**filters)
         if matching == 0:
             return []
+        # Deep enough to hold `candidates` matching chunks if they were spread evenly, deeper when they are not.
+        # Chroma's cost grows alike with the depth of a search and with the ids it is given: the smaller wins.
         depth = math.ceil(self.candidates * len(lexical) / matching * 1.5)
-        if depth <= DENSE_DEPTH:
-            nearest = [i for i, _ in self.store.dense_search(vector, depth)]
+        while depth <= DENSE_DEPTH and (depth <= matching or matching > DENSE_IDS):
+            nearest = self._nearest(vector, depth, memo)
             kept = lexical.within(nearest, **filters)
             if len(kept) >= self.candidates or len(nearest) < depth:
                 return kept[: self.candidates]
+            depth = min(depth * 4, DENSE_DEPTH) if depth < DENSE_DEPTH else DENSE_DEPTH + 1
         if matching <= DENSE_IDS:
             return [i for i, _ in self.store.dense_search(vector, self.candidates, ids=lexical.ids_matching(matching, **filters))]
         return [i for i, _ in self.store.dense_search(vector, self.candidates, chroma_where(**filters))]
 
-    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, bm25_weight: float) -> list[str]:
-        dense = self._dense(lexical, vector, filters)
+    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, bm25_weight: float, memo: dict) -> list[str]:
+        dense = self._dense(lexical, vector, filters, memo)
         sparse = [i for i, _ in lexical.search(query, self.candidates, **filters)]
         fused = rrf([(dense, self.dense_weight), (sparse, bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
@@ -189,20 +204,20 @@ class HybridRetriever(BaseRetriever):
             return []
         plan = plan or understand(query, lexical.outlets, long_question_words=self.long_question_words)
         weight = self.bm25_weight_long if plan.long else self.bm25_weight
-        lists = []
+        lists, memo = [], {}
         if self.use_question_metadata and not base["sources"] and not base["article_ids"]:
             parts = plan.parts if self.decompose else []
             vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
             vector = vectors[0].tolist()
             for part, part_vector in zip(parts, vectors[1:]):
-                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, weight))
-            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, weight) for o in plan.outlets]
+                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, weight, memo))
+            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, weight, memo) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, weight))
+                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, weight, memo))
         else:
             vector = self.store.embeddings.embed_query(query)
-        lists.append(self._fused(lexical, query, vector, base, weight))
+        lists.append(self._fused(lexical, query, vector, base, weight, memo))
         # Dense hits the lexical index does not hold (chunks of an article not yet committed) are skipped.
         ranked = interleave(lists)
         chunks = lexical.chunks(ranked[: 2 * k])

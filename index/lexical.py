@@ -53,12 +53,20 @@ def idf(doc_freq: int, docs: int) -> float:
 
 def bm25(query: list[str], chunks: list[list[str]], idfs: dict[str, float], mean_length: float, k1: float, b: float) -> list[float]:
     """BM25 (bm25s's Lucene variant) of each tokenised chunk for the tokenised query; a repeated query term counts again."""
+    weights = [(t, n * idfs.get(t, 0.0)) for t, n in Counter(query).items()]
     scores = []
     for tokens in chunks:
         tf = Counter(tokens)
         norm = k1 * (1 - b + b * len(tokens) / mean_length) if mean_length else k1
-        scores.append(sum(idfs.get(t, 0.0) * tf[t] / (tf[t] + norm) for t in query if tf[t]))
+        scores.append(sum(w * tf[t] / (tf[t] + norm) for t, w in weights if t in tf))
     return scores
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def _check_files(folder: Path) -> None:
@@ -108,7 +116,7 @@ class LexicalIndex:
         if Path(folder).is_dir():
             for other in Path(folder).iterdir():  # of another format
                 if other != self.folder:
-                    shutil.rmtree(other, ignore_errors=True)
+                    _remove(other)
         self.schema = _schema()
         self._lock = threading.Lock()  # one sync at a time in this process
         self._merging: threading.Thread | None = None
@@ -125,10 +133,7 @@ class LexicalIndex:
             if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":  # tantivy's Rust panics
                 raise
             log.warning("rebuilding the lexical index %s from the store: it is unreadable (%s: %s)", self.folder, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
-            if self.folder.is_dir():
-                shutil.rmtree(self.folder)
-            else:
-                self.folder.unlink(missing_ok=True)
+            _remove(self.folder)
             self.folder.mkdir(parents=True)
             self.index = tantivy.Index(self.schema, path=str(self.folder), reuse=False)
             self._read_state()

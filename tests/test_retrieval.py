@@ -159,3 +159,20 @@ def test_filtered_dense_search_finds_what_chroma_where_finds(seeded_store, monke
         filters = {"sources": None, "since": None, "until": None, "article_ids": None, **filters}
         want = [i for i, _ in seeded_store.dense_search(vector, retriever.candidates, retrieval.chroma_where(**filters))]
         assert retriever._dense(lexical, vector, filters) == want, filters
+
+
+def test_the_bm25_rescore_is_bm25s_with_the_configured_parameters():
+    """Tantivy's shortlist is re-scored with the settings' k1 and b: the scores bm25s gives the same chunks."""
+    import bm25s
+    from index.lexical import bm25, idf, tokenize
+
+    texts = ["Copper prices hit a record in London; copper rose.", "A lithium mine opened in Nevada.",
+             "Rates held at 4.5 percent in London, and rates may rise.", "Copper and lithium"]
+    chunks = tokenize(texts)
+    reference = bm25s.BM25(k1=0.9, b=0.3)
+    reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False), show_progress=False)
+    query = tokenize(["copper London rates copper"])[0]  # a repeated term counts again, as in bm25s
+    idfs = {t: idf(sum(t in c for c in chunks), len(chunks)) for t in set(query)}
+    mine = bm25(query, chunks, idfs, sum(map(len, chunks)) / len(chunks), 0.9, 0.3)
+    assert mine == pytest.approx([float(s) for s in reference.get_scores(query)], rel=1e-6)
+    assert mine[1] == 0 and mine[0] > mine[3] > 0
