@@ -7,9 +7,10 @@ parameters (k1 1.2, b 0.75); its top `SHORTLIST` x k are re-scored with the conf
 functions below), which measured better on MultiHop-RAG (docs/scale.md). Each chunk's passage and metadata
 are stored in the index, so a search reads nothing else and start-up reads no passage at all.
 
-What the index holds is written in it: one marker per article (its id and content hash) and one state
-document (the store version it was synced to), all in the same commit as the chunks, so a process killed
-mid-sync leaves the last whole commit and the next sync repairs the rest.
+What the index holds is written in it: one marker per article (its id and the fingerprint of its record:
+content hash and other outlets) and one state document (the store version it was synced to, and when),
+all in the same commit as the chunks, so a process killed mid-sync leaves the last whole commit and the
+next sync repairs the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 import shutil
 import struct
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -37,8 +39,9 @@ _CLAUSES = re.compile(r"[,;]")
 SHORTLIST = 4  # tantivy's top SHORTLIST x k are re-scored with the configured BM25 parameters
 _WRITER_HEAP = 64_000_000
 _ARTICLE_BATCH = 200  # articles whose chunks are read from the store in one request
+CLOCK_SLACK = 600.0  # seconds: how far another machine's clock (a writer's changed_at) may lag this one's
 _CHUNK, _ARTICLE, _STATE = "chunk", "article", "state"
-FORMAT = 2  # bump when the schema changes: an index of another format is set aside and rebuilt
+FORMAT = 3  # bump when the schema changes: an index of another format is set aside and rebuilt
 _FOOTER, _FOOTER_MAGIC = struct.Struct("<II"), 1337  # every tantivy file ends in (footer length, magic)
 
 
@@ -102,8 +105,9 @@ def _schema() -> tantivy.Schema:
     schema.add_integer_field("length", fast=True)
     schema.add_bytes_field("passage", stored=True, indexed=False)  # kept, not searched
     schema.add_bytes_field("metadata", stored=True, indexed=False)
-    schema.add_text_field("content_hash", tokenizer_name="raw", stored=True)
+    schema.add_text_field("fingerprint", tokenizer_name="raw", stored=True)
     schema.add_text_field("version", tokenizer_name="raw", stored=True)
+    schema.add_float_field("watermark", stored=True)
     return schema.build()
 
 
@@ -143,7 +147,10 @@ class LexicalIndex:
         self.index.reload()
         searcher = self.index.searcher()
         state = searcher.search(self._term("kind", _STATE), 1, count=False).hits
-        self.version = searcher.doc(state[0][1])["version"][0] if state else ""
+        state = searcher.doc(state[0][1]) if state else None
+        self.version = state["version"][0] if state else ""
+        # Records changed after this time (by the writer's clock) may be missing: the next sync looks at them.
+        self.watermark = state["watermark"][0] if state else None
         chunks = self._term("kind", _CHUNK)
         stats = searcher.aggregate(chunks, {"length": {"stats": {"field": "length"}}, "outlets": {"terms": {"field": "source", "size": 65000}}})
         self.count = int(stats["length"]["count"])
@@ -157,9 +164,12 @@ class LexicalIndex:
     # -- syncing ---------------------------------------------------------------------------------------
     def sync(self, store, version: str | None = None) -> dict | None:
         """Bring the index to the store's `version`: add the chunks of new or changed articles, delete those of
-        removed ones, all in one commit. Work is in proportion to the change (plus one listing of the article
-        records' ids and hashes). Returns what it did (articles added/removed, chunks read), or None when another
-        thread or process is syncing (searches then use the last committed state)."""
+        removed ones, all in one commit. Returns what it did (articles added/removed, chunks read), or None when
+        another thread or process is syncing (searches then use the last committed state).
+
+        The work is in proportion to the change: one listing of the records' ids, the fingerprints of the
+        records changed since the last sync (`changed_at`, less CLOCK_SLACK for writers on other machines)
+        and of ids the index lacks, and the chunks of what changed. A new index lists every record."""
         version = version or store.version()
         if version == self.version:
             return {"added": 0, "removed": 0, "chunks_read": 0}
@@ -174,10 +184,17 @@ class LexicalIndex:
                 writer = self.index.writer(_WRITER_HEAP, 1)
             except ValueError:  # another process holds the writer: it is syncing the same store
                 return None
-            records = store.record_hashes()
+            started = time.time()
             held = self._held()
-            changed = [a for a, h in records.items() if held.get(a) != h]
-            removed = [a for a in held if a not in records]
+            if self.watermark is None:
+                records = store.record_fingerprints()
+                removed = [a for a in held if a not in records]
+            else:
+                ids = store.record_ids()
+                records = store.record_fingerprints(since=self.watermark - CLOCK_SLACK)
+                records.update(store.record_fingerprints(ids=[a for a in ids if a not in held and a not in records]))
+                removed = [a for a in held if a not in ids]
+            changed = [a for a, f in records.items() if held.get(a) != f]
             for article_id in changed + removed:
                 writer.delete_documents_by_term("article_id", article_id)
             read = 0
@@ -186,9 +203,9 @@ class LexicalIndex:
                 read += len(rows["ids"])
                 self._add_chunks(writer, rows)
             for article_id in changed:
-                writer.add_document(tantivy.Document(kind=_ARTICLE, article_id=article_id, content_hash=records[article_id]))
+                writer.add_document(tantivy.Document(kind=_ARTICLE, article_id=article_id, fingerprint=records[article_id]))
             writer.delete_documents_by_term("kind", _STATE)
-            writer.add_document(tantivy.Document(kind=_STATE, version=version))
+            writer.add_document(tantivy.Document(kind=_STATE, version=version, watermark=started))
             writer.commit()
             self._read_state()
             # Segment merges finish in the background; searches already see the commit.
@@ -215,7 +232,7 @@ class LexicalIndex:
         markers = self._term("kind", _ARTICLE)
         found = self.searcher.search(markers, max(1, self.searcher.num_docs), count=False).hits
         docs = (self.searcher.doc(address) for _, address in found)
-        return {d["article_id"][0]: d["content_hash"][0] for d in docs}
+        return {d["article_id"][0]: d["fingerprint"][0] for d in docs}
 
     def _add_chunks(self, writer, rows: dict) -> None:
         texts = [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]

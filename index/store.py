@@ -230,7 +230,7 @@ class ArticleStore:
             bar.close()
             for original_id, articles in merges.items():
                 self._record_copies(original_id, articles)
-            if report.added or report.updated or merges:
+            if merges:
                 self._bump_generation()
         return report
 
@@ -241,7 +241,10 @@ class ArticleStore:
         if outlets is None:
             return
         names = list(outlets)
-        self.records.update(ids=[original_id], metadatas=[{"also_published_by": names, "also_published_urls": list(outlets.values())}])
+        self.records.update(
+            ids=[original_id],
+            metadatas=[{"also_published_by": names, "also_published_urls": list(outlets.values()), "changed_at": time.time()}],
+        )
         chunk_ids = self.chunks.get(where={"article_id": original_id}, include=[])["ids"]
         if chunk_ids:
             self.chunks.update(ids=chunk_ids, metadatas=[{"also_published_by": names}] * len(chunk_ids))
@@ -272,6 +275,7 @@ class ArticleStore:
         for article, chunks, existed in pending:
             (report.updated if existed else report.added).append(article.id)
             report.chunks += len(chunks)
+        self._bump_generation()  # readers see each batch, and a run killed later loses none to them
 
     def _record(self, article: Article, chunks: list[Chunk]) -> dict:
         return {
@@ -280,6 +284,7 @@ class ArticleStore:
             "origin": article.origin,
             "chunks": len(chunks),
             "indexed_at": int(time.time()),
+            "changed_at": time.time(),  # what a sync of the lexical index looks for (record_fingerprints)
             # Computed once here so the chat app can offer them without re-reading the article.
             "questions": json.dumps(self.questions(article), ensure_ascii=False),
             # The article's own structure, for the chat app and the LLM prompt (read back with index/structure.py).
@@ -354,6 +359,21 @@ class ArticleStore:
     def record_hashes(self) -> dict[str, str]:
         """Id and content hash of every committed article."""
         return {i: m["content_hash"] for i, m in self._record_metas().items()}
+
+    def record_ids(self) -> set[str]:
+        """The ids of the committed articles (no metadata read: a tenth of the time of a full listing)."""
+        with server_errors(self.settings):
+            return set(read_all(self.records, [])["ids"]) - {GENERATION_ID}
+
+    def record_fingerprints(self, ids: list[str] | None = None, since: float | None = None) -> dict[str, str]:
+        """What each committed article's chunks were written from (content hash and the other outlets noted on
+        them): of every article, of `ids`, or of those changed since a time (`changed_at`)."""
+        with server_errors(self.settings):
+            if ids is not None:
+                got = self.records.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+            else:
+                got = read_all(self.records, ["metadatas"], where={"changed_at": {"$gte": since}} if since is not None else None)
+        return {i: fingerprint(m) for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
 
     def _record_metas(self) -> dict[str, dict]:
         with server_errors(self.settings):
@@ -448,6 +468,11 @@ def indexed_texts(rows: dict) -> list[str]:
     return [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
 
 
+def fingerprint(record: dict) -> str:
+    """A record's content hash and the other outlets its chunks name: either changes what the chunks say."""
+    return "+".join([record["content_hash"], *(record.get("also_published_by") or [])])
+
+
 def public(record: dict) -> dict:
-    """A record without its internal near-duplicate signature."""
-    return {k: v for k, v in record.items() if k != "minhash"}
+    """A record without its internal near-duplicate signature and change time."""
+    return {k: v for k, v in record.items() if k not in ("minhash", "changed_at")}

@@ -20,8 +20,11 @@ class PlainRows:
     def version(self) -> str:
         return "1:0"
 
-    def record_hashes(self) -> dict[str, str]:
-        return {i: "h" for i in self.rows}
+    def record_ids(self) -> set[str]:
+        return set(self.rows)
+
+    def record_fingerprints(self, ids=None, since=None) -> dict[str, str]:
+        return {i: "h" for i in (self.rows if ids is None else ids)}
 
     def chunks_of(self, article_ids: list[str]) -> dict:
         return {"ids": list(article_ids), "documents": [self.rows[i][0] for i in article_ids], "metadatas": [self.rows[i][1] for i in article_ids]}

@@ -95,6 +95,20 @@ def test_a_removed_article_never_comes_back_from_the_lexical_side(store):
     assert all(d.metadata["article_id"] != copper for d in retriever.search("copper price record", k=5))
 
 
+def test_a_changed_article_and_a_copy_from_another_outlet_reach_the_lexical_side(store):
+    """A sync re-reads an article whose record changed: new content, or another outlet noted on its chunks."""
+    body = "Copper prices hit a record high in London trading on Monday as mines closed."
+    store.add([Article(title="Copper price record", body=(body + " ") * 5, source="Wire", url="https://wire.example/copper")])
+    retriever = build_retriever(Settings(), store)
+    assert retriever.lexical().search("copper record", 5)
+    store.add([Article(title="Copper hits a record", body=(body + " ") * 5, source="Daily Post", url="https://post.example/copper")])
+    (doc, *_) = retriever.search("copper price record in London", k=3)
+    assert doc.metadata.get("also_published_by") == ["Daily Post"]
+    store.add([Article(title="Copper price record", body="Copper fell back on Tuesday as the mines reopened. " * 5, source="Wire", url="https://wire.example/copper")])
+    texts = [d.page_content for d in retriever.search("copper mines reopened Tuesday", k=3)]
+    assert any("reopened" in t for t in texts) and not any("record high" in t for t in texts)
+
+
 @pytest.mark.parametrize("damage", ["garbage meta", "missing meta", "truncated segments", "folder is a file"])
 def test_a_damaged_lexical_index_is_rebuilt_with_one_line(store, caplog, damage):
     store.add([article("Copper price record", "Copper prices hit a record high in London trading.")])
