@@ -103,8 +103,12 @@ def test_server_mode_searches_on_the_server_and_holds_no_vectors(chroma_server, 
     answer = chain.ask("What did TechCrunch report about the Steam Deck OLED?")
     assert answer.citations and "Steam Deck" in answer.text
     queries = [kw for name, kw in calls.seen if name == "query"]
-    assert queries and any("TechCrunch" in str(kw.get("where")) for kw in queries)  # the outlet's sub-search, filtered on the server
     assert all("embeddings" not in (kw.get("include") or []) for _, kw in calls.seen)  # no vector ever read back
+    # The outlet's sub-search ran on the server, restricted to the outlet's chunks (given by id, or by `where`).
+    restricted = [kw["ids"] for kw in queries if kw.get("ids")]
+    assert restricted or any("TechCrunch" in str(kw.get("where")) for kw in queries)
+    for ids in restricted:
+        assert {m["source"] for m in store.chunks.get(ids=ids, include=["metadatas"])["metadatas"]} == {"TechCrunch"}
     # The lexical side is this machine's own index, synced from the server's records.
     assert chain.retriever.lexical().folder.is_relative_to(store.lexical_path()) and len(chain.retriever.lexical()) == store.stats()["chunks"]
 
