@@ -155,7 +155,6 @@ def build_retriever(settings: Settings, store: ArticleStore) -> HybridRetriever:
         sentence_weight=settings.sentence_weight,
         use_question_metadata=settings.question_metadata,
         decompose=settings.decompose_questions,
-        exact_dense=settings.exact_dense,
     )
 
 

@@ -87,8 +87,8 @@ def _library(doing: str | None = None):
     return Library(state.settings, _writer_store(doing) if doing else None)
 
 
-def _save_snapshot(store) -> None:
-    """Leave the retriever's snapshot of the new store version, so the next start loads one file."""
+def _sync_lexical(store) -> None:
+    """Bring the BM25 index up to the store's new version now, so the next start has nothing to add."""
     from chatbot.chain import build_retriever
 
     build_retriever(state.settings, store).lexical()
@@ -107,7 +107,7 @@ def index_add(
         typer.echo(f"re-embedded {repaired} chunks whose vectors an interrupted run left unreadable", err=True)
     report = library.add(inputs, progress=sys.stderr.isatty(), on_error=lambda e: typer.echo(f"error: {e}", err=True))
     if report.added or report.updated or report.merged or swept or repaired:
-        _save_snapshot(library.store)
+        _sync_lexical(library.store)
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
@@ -133,7 +133,7 @@ def index_remove(article_id: str = typer.Argument(..., help="An id from `newsqa 
         library.remove(article_id)
     except UserError as exc:
         fail(str(exc))
-    _save_snapshot(library.store)
+    _sync_lexical(library.store)
     typer.echo(f"removed {article_id}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
@@ -16,8 +17,7 @@ from pydantic import ConfigDict, PrivateAttr
 from chatbot.plan import QueryPlan, understand
 from chatbot.settings import Settings
 from index.lexical import LexicalIndex
-from index.snapshot import load_snapshot, save_snapshot
-from index.store import ArticleStore, indexed_texts
+from index.store import ArticleStore
 from index.text import rough_sentences
 
 
@@ -67,6 +67,10 @@ def interleave(lists: list[list[str]]) -> list[str]:
 
 
 _DEFAULTS = Settings.model_fields
+# A filtered dense search filters an unfiltered one at most DENSE_DEPTH deep, or passes Chroma the ids of at
+# most DENSE_IDS matching chunks (measured: docs/scale.md).
+DENSE_IDS = 20000
+DENSE_DEPTH = 8000
 
 
 class HybridRetriever(BaseRetriever):
@@ -92,60 +96,24 @@ class HybridRetriever(BaseRetriever):
     sentence_weight: float = _DEFAULTS["sentence_weight"].default
     use_question_metadata: bool = _DEFAULTS["question_metadata"].default
     decompose: bool = _DEFAULTS["decompose_questions"].default
-    exact_dense: bool = _DEFAULTS["exact_dense"].default
     sources: list[str] | None = None
     since: date | datetime | None = None
     until: date | datetime | None = None
     article_ids: list[str] | None = None
 
     _lexical: LexicalIndex | None = PrivateAttr(None)
-    _vectors: Any = PrivateAttr(None)
-    _version: str = PrivateAttr("")
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     def lexical(self) -> LexicalIndex:
-        """The BM25 side and the chunk vectors, as of the store's current version: from the snapshot
-        saved beside the store when it is current, else rebuilt from stored chunks (never re-embedded)."""
-        version = self.store.version()
+        """The BM25 index, synced to the store's current version: by difference, and only the first search after
+        a write waits for it (the others, meanwhile, search the last committed state)."""
         with self._lock:
-            if self._lexical is None or version != self._version:
-                path = self.store.snapshot_path()
-                key = self.snapshot_key(version)
-                loaded = load_snapshot(path, key)
-                if loaded is None:
-                    rows = self.store.all_chunks()
-                    texts = indexed_texts(rows)
-                    lexical = LexicalIndex(rows["ids"], texts, rows["metadatas"], rows["documents"], k1=self.bm25_k1, b=self.bm25_b)
-                    loaded = lexical, self.store.vectors(rows["ids"], texts)[0]
-                    save_snapshot(path, key, loaded)
-                self._lexical, vectors = loaded
-                self._vectors = vectors if self.exact_dense else None
-                self._version = version
-            return self._lexical
-
-    def snapshot_key(self, version: str) -> str:
-        """What a snapshot must have been saved under to serve this retriever: the store's version and the
-        BM25 parameters (a BM25 built with others is stale)."""
-        return f"{version} bm25 k1={self.bm25_k1} b={self.bm25_b}"
-
-    def _dense(self, scores: np.ndarray | None, vector, filters: dict, lexical: LexicalIndex, mask: np.ndarray) -> list[str]:
-        if scores is None:
-            return [i for i, _ in self.store.dense_search(vector, self.candidates, chroma_where(**filters))]
-        scores = np.where(mask, scores, -np.inf)
-        n = min(self.candidates, int(mask.sum()))
-        if n == 0:
-            return []
-        top = np.argpartition(-scores, n - 1)[:n]
-        return [lexical.ids[j] for j in top[np.argsort(-scores[top])]]
-
-    def _scores(self, lexical: LexicalIndex, text: str, vector, memo: dict) -> tuple[np.ndarray | None, np.ndarray]:
-        """Dense and BM25 scores of every chunk for one text, computed once per search (the per-outlet and
-        per-date sub-searches of a question share them and differ only in their filter)."""
-        if text not in memo:
-            vectors = self._vectors
-            exact = vectors is not None and len(vectors) == len(lexical)
-            memo[text] = (vectors @ np.asarray(vector, dtype=np.float32) if exact else None, lexical.scores(text))
-        return memo[text]
+            if self._lexical is None:
+                self._lexical = LexicalIndex(self.store.lexical_path(), k1=self.bm25_k1, b=self.bm25_b)
+        version = self.store.version()
+        if version != self._lexical.version:
+            self._lexical.sync(self.store, version)
+        return self._lexical
 
     def known_sources(self) -> list[str]:
         return self.lexical().outlets
@@ -155,12 +123,45 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()
         return [n for n in names if not lexical.knows(n)]
 
-    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, memo: dict, bm25_weight: float) -> list[str]:
-        dense_scores, bm25_scores = self._scores(lexical, query, vector, memo)
-        mask = lexical.mask(**filters)
-        dense = self._dense(dense_scores, vector, filters, lexical, mask)
-        sparse = lexical.top(bm25_scores, self.candidates, mask)
-        fused = rrf([(dense, self.dense_weight), ([i for i, _ in sparse], bm25_weight)], self.rrf_k)
+    def _nearest(self, vector, depth: int, memo: dict) -> list[str]:
+        """The `depth` nearest chunks of the vector (unfiltered), from the deepest list this search already read
+        for the same vector when it is deep enough: the sub-searches of a question share their vectors."""
+        key = tuple(vector)
+        have = memo.get(key)
+        if have is None or (len(have[0]) < depth and not have[1]):
+            found = [i for i, _ in self.store.dense_search(vector, depth)]
+            have = memo[key] = found, len(found) < depth  # (ids, whether that is every chunk)
+        return have[0][:depth]
+
+    def _dense(self, lexical: LexicalIndex, vector, filters: dict, memo: dict | None = None) -> list[str]:
+        """The `candidates` nearest chunks within the filters. Chroma evaluates a `where` filter over its whole
+        metadata table (at 12.8k chunks 9-140 ms against 1 ms unfiltered; 360-610 ms at 300k), so filters are
+        applied here instead: a broad one on an unfiltered search deep enough to hold `candidates` of its chunks,
+        a narrow one as the ids of the chunks it lets through (the lexical index lists them). Chroma's `where`
+        is the last resort."""
+        memo = {} if memo is None else memo
+        if not any(v is not None and v != [] for v in filters.values()):
+            return self._nearest(vector, self.candidates, memo)
+        matching = lexical.matching(**filters)
+        if matching == 0:
+            return []
+        # Deep enough to hold `candidates` matching chunks if they were spread evenly, deeper when they are not.
+        # Chroma's cost grows alike with the depth of a search and with the ids it is given: the smaller wins.
+        depth = math.ceil(self.candidates * len(lexical) / matching * 1.5)
+        while depth <= DENSE_DEPTH and (depth <= matching or matching > DENSE_IDS):
+            nearest = self._nearest(vector, depth, memo)
+            kept = lexical.within(nearest, **filters)
+            if len(kept) >= self.candidates or len(nearest) < depth:
+                return kept[: self.candidates]
+            depth = min(depth * 4, DENSE_DEPTH) if depth < DENSE_DEPTH else DENSE_DEPTH + 1
+        if matching <= DENSE_IDS:
+            return [i for i, _ in self.store.dense_search(vector, self.candidates, ids=lexical.ids_matching(matching, **filters))]
+        return [i for i, _ in self.store.dense_search(vector, self.candidates, chroma_where(**filters))]
+
+    def _fused(self, lexical: LexicalIndex, query: str, vector, filters: dict, bm25_weight: float, memo: dict) -> list[str]:
+        dense = self._dense(lexical, vector, filters, memo)
+        sparse = [i for i, _ in lexical.search(query, self.candidates, **filters)]
+        fused = rrf([(dense, self.dense_weight), (sparse, bm25_weight)], self.rrf_k)
         return [i for i, _ in fused]
 
     def _by_best_sentence(self, lexical: LexicalIndex, query: str, ids: list[str], chunks: dict) -> list[str]:
@@ -209,16 +210,18 @@ class HybridRetriever(BaseRetriever):
             vectors = self.store.embeddings.encode([query] + [p.text for p in parts])
             vector = vectors[0].tolist()
             for part, part_vector in zip(parts, vectors[1:]):
-                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, memo, weight))
-            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, memo, weight) for o in plan.outlets]
+                lists.append(self._fused(lexical, part.text, part_vector.tolist(), {**base, "sources": part.outlets, **self._window(part.dates, base)}, weight, memo))
+            lists += [self._fused(lexical, query, vector, {**base, "sources": [o]}, weight, memo) for o in plan.outlets]
             if base["since"] is None and base["until"] is None:
                 for day in plan.dates:
-                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, memo, weight))
+                    lists.append(self._fused(lexical, query, vector, {**base, **self._window([day], base)}, weight, memo))
         else:
             vector = self.store.embeddings.embed_query(query)
-        lists.append(self._fused(lexical, query, vector, base, memo, weight))
-        ids = interleave(lists)[:k]
-        chunks = lexical.chunks(ids)
+        lists.append(self._fused(lexical, query, vector, base, weight, memo))
+        # Dense hits the lexical index does not hold (chunks of an article not yet committed) are skipped.
+        ranked = interleave(lists)
+        chunks = lexical.chunks(ranked[: 2 * k])
+        ids = [i for i in ranked[: 2 * k] if i in chunks][:k]
         if self.sentence_weight:
             ids = self._by_best_sentence(lexical, query, ids, chunks)
         return [

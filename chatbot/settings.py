@@ -92,7 +92,6 @@ class Settings(BaseSettings):
         " docs/ablations.md).",
     )
     long_question_words: int = Field(20, description="Questions (or condensed follow-ups) of at least this many words count as long.")
-    exact_dense: bool = Field(True, description="Dense search by a matrix product over all chunk vectors held in memory (exact, fast with filters) instead of Chroma's HNSW.")
     question_metadata: bool = Field(True, description="Also search within each outlet and date a question names (see docs/ablations.md).")
     decompose_questions: bool = Field(
         True, description="Search each part of a question that names several outlets on its own, within that outlet (see docs/ablations.md)."

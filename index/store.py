@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 GENERATION_ID = "__generation__"
 VECTOR_BATCH = 1000
+VERSION_SECONDS = 1.0
 
 
 class StoreUnreachable(UserError):
@@ -72,12 +73,12 @@ def server_errors(settings) -> Iterator[None]:
 READ_PAGE = 5000
 
 
-def read_all(collection, include: list[str]) -> dict:
-    """Every row of a collection (ids plus `include`), read a page at a time."""
+def read_all(collection, include: list[str], where: dict | None = None) -> dict:
+    """Every row of a collection (ids plus `include`), or those `where` picks, read a page at a time."""
     out: dict[str, list] = {key: [] for key in ["ids", *include]}
     offset = 0
     while True:
-        got = collection.get(include=include, limit=READ_PAGE, offset=offset)
+        got = collection.get(include=include, where=where, limit=READ_PAGE, offset=offset)
         for key in out:
             out[key].extend(got[key])
         if len(got["ids"]) < READ_PAGE:
@@ -162,6 +163,7 @@ class ArticleStore:
             )
             self._file_lock = FileLock(str(Path(settings.store) / "write.lock"))
         self._thread_lock = threading.Lock()
+        self._version: tuple[float, str] | None = None  # (when read, version)
         with server_errors(settings):
             self._open_collections()
 
@@ -228,7 +230,7 @@ class ArticleStore:
             bar.close()
             for original_id, articles in merges.items():
                 self._record_copies(original_id, articles)
-            if report.added or report.updated or merges:
+            if merges:
                 self._bump_generation()
         return report
 
@@ -239,7 +241,10 @@ class ArticleStore:
         if outlets is None:
             return
         names = list(outlets)
-        self.records.update(ids=[original_id], metadatas=[{"also_published_by": names, "also_published_urls": list(outlets.values())}])
+        self.records.update(
+            ids=[original_id],
+            metadatas=[{"also_published_by": names, "also_published_urls": list(outlets.values()), "changed_at": time.time()}],
+        )
         chunk_ids = self.chunks.get(where={"article_id": original_id}, include=[])["ids"]
         if chunk_ids:
             self.chunks.update(ids=chunk_ids, metadatas=[{"also_published_by": names}] * len(chunk_ids))
@@ -270,6 +275,7 @@ class ArticleStore:
         for article, chunks, existed in pending:
             (report.updated if existed else report.added).append(article.id)
             report.chunks += len(chunks)
+        self._bump_generation()  # readers see each batch, and a run killed later loses none to them
 
     def _record(self, article: Article, chunks: list[Chunk]) -> dict:
         return {
@@ -278,6 +284,7 @@ class ArticleStore:
             "origin": article.origin,
             "chunks": len(chunks),
             "indexed_at": int(time.time()),
+            "changed_at": time.time(),  # what a sync of the lexical index looks for (record_fingerprints)
             # Computed once here so the chat app can offer them without re-reading the article.
             "questions": json.dumps(self.questions(article), ensure_ascii=False),
             # The article's own structure, for the chat app and the LLM prompt (read back with index/structure.py).
@@ -297,7 +304,7 @@ class ArticleStore:
     def sweep_orphans(self) -> int:
         """Delete chunks that no article record owns (left by a run killed mid-article)."""
         with self.writing():
-            owned = set(self._record_hashes())
+            owned = set(self.record_hashes())
             metas = read_all(self.chunks, ["metadatas"])
             orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
             if orphans:
@@ -313,10 +320,12 @@ class ArticleStore:
         return {i: m.get("also_published_by") or [] for i, m in zip(got["ids"], got["metadatas"])}
 
     def _bump_generation(self) -> None:
+        self._version = None
         self.records.upsert(
             ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],
             metadatas=[{"generation": self.generation() + 1, "updated": time.time()}],
         )
+        self._version = None  # this process sees its own write at once
 
     # -- reading -------------------------------------------------------------
     def generation(self) -> int:
@@ -324,23 +333,47 @@ class ArticleStore:
         return int(self.version().split(":")[0])
 
     def version(self) -> str:
-        """'generation:time of the last write': names the store's content, even across a store deleted and rebuilt."""
-        with server_errors(self.settings):
-            got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
-        if not got["ids"]:
-            return "0:0"
-        meta = got["metadatas"][0]
-        return f"{int(meta['generation'])}:{meta.get('updated', 0)}"
+        """'generation:time of the last write': names the store's content, even across a store deleted and rebuilt.
+        Another process's write shows within VERSION_SECONDS (a question reads the version several times)."""
+        now = time.monotonic()
+        if self._version is None or now - self._version[0] > VERSION_SECONDS:
+            with server_errors(self.settings):
+                got = self.records.get(ids=[GENERATION_ID], include=["metadatas"])
+            meta = got["metadatas"][0] if got["ids"] else {"generation": 0}
+            self._version = now, f"{int(meta['generation'])}:{meta.get('updated', 0)}"
+        return self._version[1]
 
-    def snapshot_path(self) -> Path:
-        """Where the retriever keeps its in-memory index between runs (see index/snapshot.py)."""
+    def lexical_path(self) -> Path:
+        """Where the BM25 index of this store lives (index/lexical.py): beside an embedded store; for a Chroma
+        server, in this machine's cache (each machine keeps its own, synced from the records)."""
         if self.settings.chroma_host:
             name = f"{self.settings.chroma_host}_{self.settings.chroma_port}_{self.settings.collection}"
-            return Path(platformdirs.user_cache_dir("newsqa")) / "snapshots" / name
-        return Path(self.settings.store) / f"{self.settings.collection}-snapshot"
+            return Path(platformdirs.user_cache_dir("newsqa")) / "lexical" / name
+        return Path(self.settings.store) / f"{self.settings.collection}-lexical"
 
-    def _record_hashes(self) -> dict[str, str]:
+    def chunks_of(self, article_ids: list[str]) -> dict:
+        """The chunks of these articles: ids, documents and metadatas."""
+        with server_errors(self.settings):
+            return read_all(self.chunks, ["documents", "metadatas"], where={"article_id": {"$in": list(article_ids)}})
+
+    def record_hashes(self) -> dict[str, str]:
+        """Id and content hash of every committed article."""
         return {i: m["content_hash"] for i, m in self._record_metas().items()}
+
+    def record_ids(self) -> set[str]:
+        """The ids of the committed articles (no metadata read: a tenth of the time of a full listing)."""
+        with server_errors(self.settings):
+            return set(read_all(self.records, [])["ids"]) - {GENERATION_ID}
+
+    def record_fingerprints(self, ids: list[str] | None = None, since: float | None = None) -> dict[str, str]:
+        """What each committed article's chunks were written from (content hash and the other outlets noted on
+        them): of every article, of `ids`, or of those changed since a time (`changed_at`)."""
+        with server_errors(self.settings):
+            if ids is not None:
+                got = self.records.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+            else:
+                got = read_all(self.records, ["metadatas"], where={"changed_at": {"$gte": since}} if since is not None else None)
+        return {i: fingerprint(m) for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}
 
     def _record_metas(self) -> dict[str, dict]:
         with server_errors(self.settings):
@@ -361,11 +394,11 @@ class ArticleStore:
 
     def stats(self) -> dict:
         with server_errors(self.settings):
-            return {"articles": len(self._record_hashes()), "chunks": self.chunks.count()}
+            return {"articles": len(self.record_hashes()), "chunks": self.chunks.count()}
 
     def all_chunks(self) -> dict:
         """Every committed chunk: ids, documents and metadatas (for the lexical index)."""
-        owned = set(self._record_hashes())
+        owned = set(self.record_hashes())
         with server_errors(self.settings):
             got = read_all(self.chunks, ["documents", "metadatas"])
         keep = [n for n, m in enumerate(got["metadatas"]) if m.get("article_id") in owned]
@@ -417,13 +450,16 @@ class ArticleStore:
                 )
             return len(lost)
 
-    def dense_search(self, vector, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) pairs, best first."""
+    def dense_search(self, vector, k: int, where: dict | None = None, ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first; among `ids` when given, and those `where` lets through."""
         with server_errors(self.settings):
-            n = self.chunks.count()
-            if n == 0:
+            try:
+                # n_results beyond the matches is no error (chromadb 1.5), and count() cost as much as the query
+                got = self.chunks.query(query_embeddings=[vector], n_results=k, where=where or None, ids=ids, include=["distances"])
+            except chromadb.errors.InternalError as exc:
+                # A vector an interrupted write left unreadable ("Error finding id"): BM25 still answers.
+                log.warning("dense search failed (%s): answering from BM25 alone; `newsqa index add` repairs the store", exc)
                 return []
-            got = self.chunks.query(query_embeddings=[vector], n_results=min(k, n), where=where or None, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
 
@@ -432,6 +468,11 @@ def indexed_texts(rows: dict) -> list[str]:
     return [f"{m.get('header', '')}\n{d}" for d, m in zip(rows["documents"], rows["metadatas"])]
 
 
+def fingerprint(record: dict) -> str:
+    """A record's content hash and the other outlets its chunks name: either changes what the chunks say."""
+    return "+".join([record["content_hash"], *(record.get("also_published_by") or [])])
+
+
 def public(record: dict) -> dict:
-    """A record without its internal near-duplicate signature."""
-    return {k: v for k, v in record.items() if k != "minhash"}
+    """A record without its internal near-duplicate signature and change time."""
+    return {k: v for k, v in record.items() if k not in ("minhash", "changed_at")}

@@ -11,21 +11,46 @@ from index.text import split_sentences
 from index.lexical import LexicalIndex
 
 
+class PlainRows:
+    """Chunks given as plain rows, one article each, in the shape `LexicalIndex.sync` reads from a store."""
+
+    def __init__(self, ids: list[str], passages: list[str], metadatas: list[dict]):
+        self.rows = {i: (p, {**m, "article_id": i}) for i, p, m in zip(ids, passages, metadatas)}
+
+    def version(self) -> str:
+        return "1:0"
+
+    def record_ids(self) -> set[str]:
+        return set(self.rows)
+
+    def record_fingerprints(self, ids=None, since=None) -> dict[str, str]:
+        return {i: "h" for i in (self.rows if ids is None else ids)}
+
+    def chunks_of(self, article_ids: list[str]) -> dict:
+        return {"ids": list(article_ids), "documents": [self.rows[i][0] for i in article_ids], "metadatas": [self.rows[i][1] for i in article_ids]}
+
+
+def lexical_of(folder, ids: list[str], passages: list[str], metadatas: list[dict]) -> LexicalIndex:
+    lexical = LexicalIndex(folder)
+    lexical.sync(PlainRows(ids, passages, metadatas))
+    return lexical
+
+
 def test_rrf_and_interleave_are_plain_functions():
     fused = rrf([(["a", "b", "c"], 1.0), (["c", "a"], 1.0)], rrf_k=60)
     assert [i for i, _ in fused][:2] == ["a", "c"]
     assert interleave([["a", "b"], ["c", "a", "d"]]) == ["a", "c", "b", "d"]
 
 
-def test_a_passage_scores_by_its_sentence_holding_most_of_the_question():
+def test_a_passage_scores_by_its_sentence_holding_most_of_the_question(tmp_path):
     """Two passages of one article share its header; the one with a sentence holding the question's terms
     together (not spread over several sentences) comes first."""
-    header = "Bank fined | Wire, 2023-11-02\n"  # indexed with every passage of the article, not one of its sentences
+    header = {"header": "Bank fined | Wire, 2023-11-02"}  # indexed with every passage of the article, not one of its sentences
     spread = "The court met on Monday. A bank was in the news. Fraud is common."
     together = "On Monday the court fined the bank for fraud. Markets were calm."
     other = "Rain is expected over the weekend."
     passages = [spread, together, other]
-    lexical = LexicalIndex(["spread", "together", "other"], [header + p for p in passages], [{}, {}, {}], passages)
+    lexical = lexical_of(tmp_path, ["spread", "together", "other"], passages, [header] * 3)
     question = "Which court fined the bank for fraud on Monday?"
     scores = lexical.sentence_scores(question, [split_sentences(p) for p in passages])
     assert scores[1] > scores[0] > 0
@@ -33,18 +58,18 @@ def test_a_passage_scores_by_its_sentence_holding_most_of_the_question():
     assert lexical.sentence_scores(question, []) == []
 
 
-def test_a_sentence_saying_one_clause_outranks_one_with_words_of_several():
+def test_a_sentence_saying_one_clause_outranks_one_with_words_of_several(tmp_path):
     """A long question asks several things; the sentence that says one of them beats a sentence holding more of
     the question's words scattered over its clauses (which the summed IDF alone would put first)."""
     scattered = "The mayor spoke by the river bridge as the team won the cup."
     one_clause = "The mayor opened the new bridge over the river."
     filler = [f"Item {n}: weather, traffic and prices were as usual." for n in range(20)]  # to give the terms IDF
     passages = [scattered, one_clause, *filler]
-    lexical = LexicalIndex([str(n) for n in range(len(passages))], passages, [{}] * len(passages))
+    lexical = lexical_of(tmp_path, [str(n) for n in range(len(passages))], passages, [{}] * len(passages))
     question = "Which mayor opened the new bridge over the river, and which team won the cup final?"
     scores = lexical.sentence_scores(question, [[scattered], [one_clause]])
     assert scores[1] > scores[0]
-    idf = lexical.idf
+    idf = lexical.idfs(["mayor", "river", "bridg", "team", "won", "cup", "open", "new"])
     assert sum(idf[t] for t in ("mayor", "river", "bridg", "team", "won", "cup")) > sum(
         idf[t] for t in ("mayor", "river", "bridg", "open", "new")
     )  # the scattered sentence holds more of the question's weight in all
@@ -118,3 +143,39 @@ def product_retriever(store, **settings) -> HybridRetriever:
 
 def test_the_retriever_defaults_are_the_products_settings(store):
     assert HybridRetriever(store=store).model_dump(exclude={"store"}) == build_retriever(Settings(), store).model_dump(exclude={"store"})
+
+
+@pytest.mark.parametrize("path", ["deeper search", "ids", "where"])
+def test_filtered_dense_search_finds_what_chroma_where_finds(seeded_store, monkeypatch, path):
+    """Each way of filtering the dense side (an unfiltered search filtered by the lexical index, the matching ids
+    passed to Chroma, Chroma's own `where`) returns the chunks Chroma's `where` does."""
+    import chatbot.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "DENSE_DEPTH", 10**9 if path == "deeper search" else 0)
+    monkeypatch.setattr(retrieval, "DENSE_IDS", 10**9 if path == "ids" else 0)
+    retriever = product_retriever(seeded_store, k=5)
+    lexical = retriever.lexical()
+    vector = seeded_store.embeddings.embed_query("rare earth minerals")
+    outlet = lexical.outlets[0]
+    article = seeded_store.articles()[0]["id"]
+    for filters in ({"sources": [outlet]}, {"since": 0, "until": 2**40}, {"article_ids": [article]}, {"sources": ["no such outlet"]}):
+        filters = {"sources": None, "since": None, "until": None, "article_ids": None, **filters}
+        want = [i for i, _ in seeded_store.dense_search(vector, retriever.candidates, retrieval.chroma_where(**filters))]
+        assert retriever._dense(lexical, vector, filters) == want, filters
+
+
+def test_the_bm25_rescore_is_bm25s_with_the_configured_parameters():
+    """Tantivy's shortlist is re-scored with the settings' k1 and b: the scores bm25s gives the same chunks."""
+    import bm25s
+    from index.lexical import bm25, idf, tokenize
+
+    texts = ["Copper prices hit a record in London; copper rose.", "A lithium mine opened in Nevada.",
+             "Rates held at 4.5 percent in London, and rates may rise.", "Copper and lithium"]
+    chunks = tokenize(texts)
+    reference = bm25s.BM25(k1=0.9, b=0.3)
+    reference.index(bm25s.tokenize(texts, stopwords="en", stemmer=__import__("Stemmer").Stemmer("english"), show_progress=False), show_progress=False)
+    query = tokenize(["copper London rates copper"])[0]  # a repeated term counts again, as in bm25s
+    idfs = {t: idf(sum(t in c for c in chunks), len(chunks)) for t in set(query)}
+    mine = bm25(query, chunks, idfs, sum(map(len, chunks)) / len(chunks), 0.9, 0.3)
+    assert mine == pytest.approx([float(s) for s in reference.get_scores(query)], rel=1e-6)
+    assert mine[1] == 0 and mine[0] > mine[3] > 0

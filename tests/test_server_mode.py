@@ -78,6 +78,41 @@ def test_index_and_ask_through_a_chroma_server(chroma_server, embeddings, tmp_pa
     assert not (tmp_path / "local-bits" / "chroma").exists()
 
 
+class Calls:
+    """What the process asks the Chroma server for (a spy on the real HTTP collection)."""
+
+    def __init__(self, collection):
+        self.seen: list[tuple[str, dict]] = []
+        for name in ("get", "query"):
+            real = getattr(collection, name)
+            setattr(collection, name, self.recording(name, real))
+
+    def recording(self, name, real):
+        def call(*args, **kwargs):
+            self.seen.append((name, kwargs))
+            return real(*args, **kwargs)
+        return call
+
+
+def test_server_mode_searches_on_the_server_and_holds_no_vectors(chroma_server, embeddings, tmp_path):
+    settings = Settings(store=tmp_path / "local-bits", chroma_host="127.0.0.1", chroma_port=chroma_server, collection="novectors")
+    store = ArticleStore(settings, embeddings)
+    store.add(load_path(SEEDS / "multihop_sample.jsonl"))
+    calls = Calls(store.chunks)
+    chain = build_chain(settings, store=store)
+    answer = chain.ask("What did TechCrunch report about the Steam Deck OLED?")
+    assert answer.citations and "Steam Deck" in answer.text
+    queries = [kw for name, kw in calls.seen if name == "query"]
+    assert all("embeddings" not in (kw.get("include") or []) for _, kw in calls.seen)  # no vector ever read back
+    # The outlet's sub-search ran on the server, restricted to the outlet's chunks (given by id, or by `where`).
+    restricted = [kw["ids"] for kw in queries if kw.get("ids")]
+    assert restricted or any("TechCrunch" in str(kw.get("where")) for kw in queries)
+    for ids in restricted:
+        assert {m["source"] for m in store.chunks.get(ids=ids, include=["metadatas"])["metadatas"]} == {"TechCrunch"}
+    # The lexical side is this machine's own index, synced from the server's records.
+    assert chain.retriever.lexical().folder.is_relative_to(store.lexical_path()) and len(chain.retriever.lexical()) == store.stats()["chunks"]
+
+
 def test_chat_survives_a_server_restart(chroma, embeddings, tmp_path):
     settings = Settings(store=tmp_path / "local-bits", chroma_host="127.0.0.1", chroma_port=chroma.port, collection="restart")
     store = ArticleStore(settings, embeddings)

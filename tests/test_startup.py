@@ -1,5 +1,6 @@
-"""Start-up of a served store: the retriever's snapshot is loaded instead of re-reading the store, and
-answering needs neither torch nor sentence-transformers (questions go to the ONNX export)."""
+"""Start-up of a served store and the lexical index kept beside it: synced by difference (a write costs the
+changed articles, never a rebuild), rebuilt in one line when damaged, and answering needs neither torch
+nor sentence-transformers (questions go to the ONNX export)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,12 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from chatbot.chain import build_retriever
-from chatbot.retrieval import HybridRetriever
 from chatbot.settings import Settings
+from index.articles import Article
 from index.lexical import LexicalIndex
-from index.snapshot import load_snapshot, save_snapshot
 from tests.conftest import ROOT
 
 PROBE = """
@@ -25,101 +24,139 @@ import json, sys
 from chatbot.chain import build_chain
 from chatbot.settings import Settings
 chain = build_chain(Settings())
+synced = chain.retriever.lexical().version == chain.store.version()
 answer = chain.ask("What are rare earth minerals?")
 print(json.dumps({"torch": "torch" in sys.modules, "sentence_transformers": "sentence_transformers" in sys.modules,
-                  "cited": [c.title for c in answer.citations]}))
+                  "cited": [c.title for c in answer.citations], "synced": synced}))
 """
 
 
 @pytest.mark.slow
-def test_serving_answers_without_torch_and_leaves_a_snapshot(seeded_settings, seeded_store):
-    snapshot = seeded_store.snapshot_path()
-    shutil.rmtree(snapshot, ignore_errors=True)
+def test_serving_answers_without_torch_and_keeps_the_lexical_index(seeded_settings, seeded_store):
+    folder = seeded_store.lexical_path()
+    shutil.rmtree(folder, ignore_errors=True)
     env = {**os.environ, "NEWSQA_STORE": str(seeded_settings.store)}
     runs = []
-    for _ in range(2):  # the first run writes the snapshot, the second loads it
+    for _ in range(2):  # the first run builds the index, the second finds it current
         done = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
         assert done.returncode == 0, done.stderr[-2000:]
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        assert snapshot.exists()
+        assert folder.exists()
     for run in runs:
-        assert run["torch"] is False and run["sentence_transformers"] is False
+        assert run["torch"] is False and run["sentence_transformers"] is False and run["synced"]
         assert any("rare earth" in title.lower() for title in run["cited"]), run["cited"]
 
 
-def small_index() -> tuple[LexicalIndex, np.ndarray]:
-    passages = ["Copper prices hit a record in London.", "A lithium mine opened in Nevada.", "Rates held at 4.5 percent."]
-    metadatas = [{"source": s, "article_id": f"a{n}", "published_ts": 1700000000 + n} for n, s in enumerate(["Wire", "Post", "Wire"])]
-    # Values of every type Chroma keeps, equal in Python (1, 1.0, True) but each to come back as itself; a key one chunk lacks.
-    metadatas[0] |= {"chunk_index": 1, "weight": 1.0, "lead": True, "section": "Markets"}
-    metadatas[1] |= {"chunk_index": True, "weight": 1, "section": "", "also_published_by": ["Daily Post", "Wire"]}
-    vectors = np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)
-    return LexicalIndex(["c0", "c1", "c2"], passages, metadatas, k1=0.9, b=0.3), vectors
+def article(title: str, body: str, source: str = "Wire") -> Article:
+    return Article(title=title, body=(body + " ") * 5, source=source)
 
 
-def test_a_snapshot_reads_back_the_same_index_and_another_version_is_ignored(tmp_path):
-    path = tmp_path / "snap"
-    lexical, vectors = small_index()
-    assert load_snapshot(path, "1:5") is None  # none yet
-    save_snapshot(path, "1:5", (lexical, vectors))
-    loaded, loaded_vectors = load_snapshot(path, "1:5")
-    assert np.array_equal(loaded_vectors, vectors)
-    assert (loaded.ids, loaded.metadatas, loaded.documents, loaded.idf) == (lexical.ids, lexical.metadatas, lexical.documents, lexical.idf)
-    typed = lambda rows: [[(k, type(v)) for k, v in sorted(row.items())] for row in rows]
-    assert typed(loaded.metadatas) == typed(lexical.metadatas)
-    for query in ("copper record London", "lithium Nevada", "rates percent"):
-        assert np.array_equal(loaded.scores(query), lexical.scores(query))
-    assert np.array_equal(loaded.mask(sources=["Wire"], since=1700000001), lexical.mask(sources=["Wire"], since=1700000001))
-    assert load_snapshot(path, "2:9") is None  # the store changed since
-    save_snapshot(path, "2:9", (lexical, vectors))
-    assert load_snapshot(path, "1:5") is None and len(list(path.iterdir())) == 1  # the stale one is gone
+class CountingReads:
+    """Counts the chunk rows a sync reads from the real Chroma collection."""
+
+    def __init__(self, collection):
+        self.collection, self.rows = collection, 0
+        self._get = collection.get
+
+    def get(self, *args, **kwargs):
+        got = self._get(*args, **kwargs)
+        self.rows += len(got["ids"])
+        return got
 
 
-@pytest.mark.parametrize("damage", ["truncated vectors", "foreign json", "missing bm25", "pickled vectors"])
-def test_a_damaged_snapshot_is_rebuilt_with_one_line_and_never_runs_code(tmp_path, caplog, damage):
-    path = tmp_path / "snap"
-    save_snapshot(path, "1:5", small_index())
-    (folder,) = path.iterdir()
-    if damage == "truncated vectors":
-        (folder / "vectors.npy").write_bytes((folder / "vectors.npy").read_bytes()[:100])
-    elif damage == "foreign json":
-        (folder / "chunks.json").write_text('{"ids": 3}')
-    elif damage == "missing bm25":
-        shutil.rmtree(folder / "bm25")
-    else:  # a file replaced by one that would run code if it were unpickled
-        marker = tmp_path / "ran"
-        np.save(folder / "vectors.npy", np.array([RunsCode(marker)], dtype=object), allow_pickle=True)
-    with caplog.at_level(logging.WARNING, logger="index.snapshot"):
-        assert load_snapshot(path, "1:5") is None
-    (notice,) = [r.getMessage() for r in caplog.records]
-    assert notice.startswith("rebuilding the retriever snapshot: ") and "\n" not in notice
-    assert not (tmp_path / "ran").exists()
-
-
-class RunsCode:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (str(self.marker), "w"))
-
-
-def test_the_retriever_sees_writes_after_loading_a_snapshot(settings, store, embeddings):
-    from index.articles import Article
-
-    first = Article(title="Lithium mine opens", body="A lithium mine opened in Nevada on Monday. " * 5, source="Wire")
-    store.add([first])
-    build_retriever(Settings(), store).lexical()  # writes the snapshot of this version
-    assert store.snapshot_path().exists()
-    second = Article(title="Copper price record", body="Copper prices hit a record high in London trading. " * 5, source="Wire")
-    store.add([second])
+def test_adding_one_article_reads_only_its_chunks(store, monkeypatch):
+    first = [article(f"Mine {n}", f"A lithium mine number {n} opened in Nevada on Monday.") for n in range(3)]
+    store.add(first)
     retriever = build_retriever(Settings(), store)
+    assert len(retriever.lexical()) == store.stats()["chunks"]
+    reads = CountingReads(store.chunks)
+    monkeypatch.setattr(store.chunks, "get", reads.get)
+    store.add([article("Copper price record", "Copper prices hit a record high in London trading.")])
+    new_chunks = store.article([a["id"] for a in store.articles() if a["title"] == "Copper price record"][0])["chunks"]
+    reads.rows = 0
+    lexical = retriever.lexical()
+    assert reads.rows == new_chunks  # the new article's chunks, none of the other three's
+    assert len(lexical) == store.stats()["chunks"]
     titles = {d.metadata["title"] for d in retriever.search("copper price record in London", k=3)}
     assert "Copper price record" in titles
 
 
+def test_a_removed_article_never_comes_back_from_the_lexical_side(store):
+    store.add([article("Copper price record", "Copper prices hit a record high in London trading."),
+               article("Lithium mine opens", "A lithium mine opened in Nevada on Monday.")])
+    retriever = build_retriever(Settings(), store)
+    lexical = retriever.lexical()
+    copper = [a["id"] for a in store.articles() if a["title"] == "Copper price record"][0]
+    assert {i.split(":")[0] for i, _ in lexical.search("copper record London", 10)} == {copper}
+    store.remove(copper)
+    for reopened in (retriever.lexical(), build_retriever(Settings(), store).lexical()):  # this process, and the next
+        assert reopened.search("copper record London", 10) == []
+        assert reopened.search("copper record London", 10, article_ids=[copper]) == []
+    assert all(d.metadata["article_id"] != copper for d in retriever.search("copper price record", k=5))
+
+
+def test_a_changed_article_and_a_copy_from_another_outlet_reach_the_lexical_side(store):
+    """A sync re-reads an article whose record changed: new content, or another outlet noted on its chunks."""
+    body = "Copper prices hit a record high in London trading on Monday as mines closed."
+    store.add([Article(title="Copper price record", body=(body + " ") * 5, source="Wire", url="https://wire.example/copper")])
+    retriever = build_retriever(Settings(), store)
+    assert retriever.lexical().search("copper record", 5)
+    store.add([Article(title="Copper hits a record", body=(body + " ") * 5, source="Daily Post", url="https://post.example/copper")])
+    (doc, *_) = retriever.search("copper price record in London", k=3)
+    assert doc.metadata.get("also_published_by") == ["Daily Post"]
+    store.add([Article(title="Copper price record", body="Copper fell back on Tuesday as the mines reopened. " * 5, source="Wire", url="https://wire.example/copper")])
+    texts = [d.page_content for d in retriever.search("copper mines reopened Tuesday", k=3)]
+    assert any("reopened" in t for t in texts) and not any("record high" in t for t in texts)
+
+
+@pytest.mark.parametrize("damage", ["garbage meta", "missing meta", "truncated segments", "folder is a file"])
+def test_a_damaged_lexical_index_is_rebuilt_with_one_line(store, caplog, damage):
+    store.add([article("Copper price record", "Copper prices hit a record high in London trading.")])
+    folder = build_retriever(Settings(), store).lexical().folder
+    if damage == "garbage meta":
+        (folder / "meta.json").write_text('{"segments": 3')
+    elif damage == "missing meta":
+        (folder / "meta.json").unlink()
+    elif damage == "truncated segments":
+        for segment_file in folder.iterdir():
+            if segment_file.name != "meta.json" and not segment_file.name.startswith("."):
+                segment_file.write_bytes(segment_file.read_bytes()[:7])
+    else:
+        shutil.rmtree(folder)
+        folder.write_text("not an index")
+    with caplog.at_level(logging.INFO, logger="index.lexical"):
+        retriever = build_retriever(Settings(), store)
+        docs = retriever.search("copper price record in London", k=3)
+    assert docs and docs[0].metadata["title"] == "Copper price record"
+    notices = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    if damage == "missing meta":  # an empty folder is a new index: built from the store without a warning
+        assert notices == []
+    else:
+        (notice,) = notices
+        assert notice.startswith("rebuilding the lexical index ") and "\n" not in notice
+
+
+def test_a_sync_killed_before_its_commit_is_repaired_by_the_next(store):
+    """A sync is one commit: an index that never committed the change still holds the previous version, and
+    the next sync adds exactly what is missing."""
+    store.add([article("Copper price record", "Copper prices hit a record high in London trading.")])
+    retriever = build_retriever(Settings(), store)
+    before = retriever.lexical().version
+    retriever.lexical().settle()
+    writer = retriever.lexical().index.writer(16_000_000, 1)
+    writer.add_document(__import__("tantivy").Document(kind="chunk", id="half:0", tokens="lithium", length=1, article_id="half"))
+    del writer  # dropped uncommitted, as a process killed mid-sync leaves it
+    store.add([article("Lithium mine opens", "A lithium mine opened in Nevada on Monday.")])
+    reopened = LexicalIndex(store.lexical_path())
+    assert reopened.version == before and "half:0" not in reopened.chunks(["half:0"])
+    assert reopened.sync(store)["added"] == 1
+    assert {i.split(":")[0] for i, _ in reopened.search("lithium mine Nevada", 10)} == {
+        a["id"] for a in store.articles() if a["title"] == "Lithium mine opens"
+    }
+
+
 @pytest.mark.slow
-def test_index_add_leaves_the_snapshot_the_next_start_loads(tmp_path):
+def test_index_add_leaves_the_lexical_index_the_next_start_uses(tmp_path):
     store = tmp_path / "store"
     env = {**os.environ, "NEWSQA_STORE": str(store)}
     done = subprocess.run(
@@ -127,14 +164,11 @@ def test_index_add_leaves_the_snapshot_the_next_start_loads(tmp_path):
         cwd=ROOT, capture_output=True, text=True, env=env, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    from chatbot.chain import build_retriever, build_store
-    from chatbot.settings import Settings
+    from chatbot.chain import build_store
 
-    settings = Settings(store=store)
-    indexed = build_store(settings)
-    key = build_retriever(settings, indexed).snapshot_key(indexed.version())
-    assert load_snapshot(indexed.snapshot_path(), key) is not None
-    assert load_snapshot(indexed.snapshot_path(), HybridRetriever(store=indexed, bm25_b=0.75).snapshot_key(indexed.version())) is None
+    indexed = build_store(Settings(store=store))
+    lexical = LexicalIndex(indexed.lexical_path())
+    assert lexical.version == indexed.version() and len(lexical) == indexed.stats()["chunks"]
 
 
 def test_gradio_loads_without_rewriting_its_editor_stubs():
