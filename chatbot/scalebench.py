@@ -89,16 +89,18 @@ def read_articles(store: ArticleStore, limit: int | None = None) -> list[StoredA
 
 
 def copy_articles(
-    store: ArticleStore, template: list[StoredArticle], tag: str, chunks: int | None = None, articles: int | None = None
+    store: ArticleStore, template: list[StoredArticle], tag: str, chunks: int | None = None, articles: int | None = None,
+    batch: int | None = None,
 ) -> list[str]:
     """Write copies of the template's articles under new ids (`<id>-<tag><round>`) until `chunks` chunks or
     `articles` articles are written (the last copy cut short to land on `chunks` exactly); their ids.
 
-    Committed as `index add` commits: chunks first, then the records that make them visible, in batches
-    as large as Chroma takes, then the store's generation moves so every reader sees the write."""
+    Committed as `index add` commits: chunks first, then the records that make them visible, in batches of
+    `batch` chunks (default: as large as Chroma takes, to grow a store fast), then the store's generation
+    moves so every reader sees the write."""
     if not template:
         raise UserError("the source store holds no fully indexed article to copy")
-    batch = store.client.get_max_batch_size()
+    batch = batch or store.client.get_max_batch_size()
     written: list[str] = []
     ids, vectors, docs, metas, records = [], [], [], [], []
     copied = 0
@@ -205,17 +207,23 @@ def searchable_within(chain: NewsQA, written: dict[str, str], timeout: float, sa
     a title such as "The latest on ..." as a question about this week, and filter the article out by date."""
     waiting = dict(written)
     deadline = time.time() + timeout
+    found_at = None
     while waiting and time.time() < deadline:
+        # Each round first brings the retriever up to the store's version, as the next question would; an article
+        # its searches then find was searchable from that moment (checking 50 one by one takes a while itself).
+        chain.retriever.lexical()  # the dense side (Chroma) needs no sync: it holds what was written
+        synced = time.time()
         for article_id, title in list(waiting.items()):
             docs = chain.retriever.search(title, k=1, article_ids=[article_id])
             if any(d.metadata.get("article_id") == article_id for d in docs):
                 del waiting[article_id]
+                found_at = synced
         if waiting:
             say(f"{len(written) - len(waiting)} of {len(written)} written articles searchable so far")
             time.sleep(0.2)
     if waiting:
         say(f"not searchable after {timeout:g} s: {', '.join(list(waiting)[:5])}{' ...' if len(waiting) > 5 else ''}")
-    return None if waiting else time.time()
+    return None if waiting else found_at
 
 
 def live_ingest(
@@ -231,7 +239,8 @@ def live_ingest(
     if settings.chroma_host:  # any process may write a server store: another one does
         written, write_ended = run_worker("write", {**job, "tag": tag}, settings)
     else:  # the serving process is an embedded store's only writer (its Library tab, its feed sync)
-        written = copy_articles(chain.store, template, tag, articles=job["ingest_articles"])
+        # Written in the batches `index add` and the feed sync write (a reader waits for the batch being written)
+        written = copy_articles(chain.store, template, tag, articles=job["ingest_articles"], batch=chain.settings.index_batch_chunks)
         write_ended = time.time()
     by_source = {a.id: a.record.get("title", "") for a in template}
     titles = {i: by_source[i.rsplit(f"-{tag}", 1)[0]] for i in written}
@@ -287,7 +296,9 @@ def worker(role: str, settings: Settings, job: dict, say: Callable[[str], None])
         say(f"lexical index synced with the grown store in {time.perf_counter() - began:.1f} s")
         return {"chunks": target.chunks.count()}
     if role == "write":
-        written = copy_articles(target, read_articles(source, job["ingest_articles"]), job["tag"], articles=job["ingest_articles"])
+        written = copy_articles(
+            target, read_articles(source, job["ingest_articles"]), job["tag"], articles=job["ingest_articles"], batch=settings.index_batch_chunks
+        )
         return {"written": written, "ended": time.time()}
     raise ValueError(f"unknown scale worker role {role!r}")
 
