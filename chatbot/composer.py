@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from langchain_core.documents import Document
@@ -170,6 +171,12 @@ def kind_matches(texts: list[str], kind: str, question: str = "") -> list[bool]:
     return [holds_kind(t, kind, question) for t in texts]
 
 
+@lru_cache(maxsize=4096)
+def whole_word(word: str) -> re.Pattern:
+    """The pattern of `word` standing alone (compiled once: names recur from question to question)."""
+    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")
+
+
 def mentions(haystack: str, name: str) -> bool:
     """Whether `haystack` names `name`: the phrase itself, or (for a longer name) its last word and most of the rest.
     Numbers must appear as written."""
@@ -179,7 +186,7 @@ def mentions(haystack: str, name: str) -> bool:
     words = [w for w in re.split(r"[\s-]+", name) if len(w) > 1]
     if len(words) < 2 or any(w[0].isdigit() for w in words):
         return False
-    found = [re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", low) is not None for w in words]
+    found = [whole_word(w.lower()).search(low) is not None for w in words]
     return found[-1] and sum(found) * 2 >= len(words)
 
 
@@ -204,9 +211,9 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
     # Agreement is between articles: the passages of one article all name its protagonist, asked about or not.
     articles = [d.metadata.get("article_id") or n for n, d in enumerate(passages)]
     votes = {
-        key: len({a for a, t in zip(articles, texts) if re.search(rf"(?<!\w){re.escape(key)}(?!\w)", t)})
+        key: len({a for a, t in zip(articles, texts) if whole_word(key).search(t)})
         for key in forms
-        if not re.search(rf"(?<!\w){re.escape(key.lower())}(?!\w)", asked)
+        if not whole_word(key.lower()).search(asked)
     }
     ranked = sorted(votes, key=lambda k: -votes[k])
     return forms[ranked[0]] if ranked and votes[ranked[0]] >= 2 else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from functools import lru_cache
 
 import Stemmer
 
@@ -46,6 +47,17 @@ def _segmenter():
 def split_sentences(text: str) -> list[str]:
     """The sentences of `text` as a reader sees them: line breaks end a sentence, abbreviations do not,
     and a line that stops on a comma continues on the next one."""
+    return list(_split_sentences(text))
+
+
+@lru_cache(maxsize=8192)
+def _split_sentences(text: str) -> tuple[str, ...]:
+    """split_sentences, remembered: the same passages come back question after question, and pysbd takes
+    about a millisecond a sentence."""
+    return tuple(_segment(text))
+
+
+def _segment(text: str) -> list[str]:
     pieces: list[str] = []
     for line in text.splitlines():
         if line.strip():
