@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from chatbot.settings import Settings
-from chatbot.stats import percentile
+from chatbot.stats import memory_mb, percentile
 
 log = logging.getLogger(__name__)
 
@@ -194,13 +194,8 @@ def probe(questions: list[str]) -> dict:
 def peak_rss_mb() -> float:
     """The high-water mark of this process's memory. Linux's VmHWM belongs to the process's own address
     space; ru_maxrss would also count the parent's RSS at fork time (Linux carries it across exec)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    peak = memory_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def time_serving(settings: Settings, store: Path, queries: Path, limit: int) -> dict:

@@ -260,13 +260,13 @@ FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name")
 WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05])
 
 
-def features(
+def score(
     plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, matches: list[bool], name: str = ""
 ) -> np.ndarray:
-    """What says how well each sentence answers, one row per sentence (columns: FEATURES): its similarity to what
-    was asked, the share of the question's words it holds, whether it holds the kind of thing asked for (beyond
-    what the question says), the share of the question's names it mentions, its passage's rank, whether it names
-    the answer the passages agree on."""
+    """How well each sentence answers, its FEATURES weighed: its similarity to what was asked, the share of the
+    question's words it holds, whether it holds the kind of thing asked for (beyond what the question says), the
+    share of the question's names it mentions, its passage's rank, whether it names the answer the passages
+    agree on."""
     asked = stems(question)
     key = name.split()[-1] if name else ""
     rows = [
@@ -280,12 +280,7 @@ def features(
         )
         for n, c in enumerate(candidates)
     ]
-    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
-
-
-def score(plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, matches: list[bool], name: str = "") -> np.ndarray:
-    """How well each sentence answers: its features, weighed."""
-    return features(plan, question, candidates, similarity, passages, matches, name) @ WEIGHTS
+    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES)) @ WEIGHTS
 
 
 def adds(candidate: Sentence, chosen: list[Sentence], plan: QueryPlan, kind: str, holds: bool) -> bool:

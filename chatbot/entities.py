@@ -43,12 +43,6 @@ def _entities(texts: list[str]) -> list[frozenset[tuple[str, str]]] | None:
         return [_cache[t] for t in texts]
 
 
-def labels(texts: list[str]) -> list[set[str]] | None:
-    """The entity labels each text holds (PERSON, ORG, GPE, ...); None when the pipeline is unavailable."""
-    found = _entities(texts)
-    return None if found is None else [{label for _, label in ents} for ents in found]
-
-
 def spans(texts: list[str], kind: str) -> list[list[str]] | None:
     """The names of the kind asked for (people for who, organisations, places) in each text; None when the
     pipeline is unavailable."""
@@ -72,6 +66,6 @@ def names(text: str) -> list[str] | None:
 
 def warm_up() -> threading.Thread:
     """Load the pipeline in the background, so the first who/where question does not wait for it."""
-    thread = threading.Thread(target=labels, args=(["Warm up in Paris."],), daemon=True, name="entities-warm-up")
+    thread = threading.Thread(target=_entities, args=(["Warm up in Paris."],), daemon=True, name="entities-warm-up")
     thread.start()
     return thread

@@ -41,7 +41,7 @@ import numpy as np
 from chatbot.bench import load_questions
 from chatbot.chain import NewsQA, build_chain, build_retriever, build_store
 from chatbot.settings import Settings
-from chatbot.stats import percentile
+from chatbot.stats import memory_mb, percentile
 from index.errors import UserError
 from index.store import GENERATION_ID, ArticleStore, read_all
 
@@ -146,10 +146,8 @@ def copy_articles(
 # -- measuring, in the serving process -----------------------------------------
 def rss_mb() -> float:
     """This process's resident memory (MB), as the kernel counts it."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    rss = memory_mb("VmRSS")
+    return float("nan") if rss is None else rss
 
 
 def timed_ms(work: Callable[[], object]) -> float:

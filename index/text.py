@@ -54,15 +54,11 @@ def split_sentences(text: str) -> list[str]:
 def _split_sentences(text: str) -> tuple[str, ...]:
     """split_sentences, remembered: the same passages come back question after question, and pysbd takes
     about a millisecond a sentence."""
-    return tuple(_segment(text))
-
-
-def _segment(text: str) -> list[str]:
     pieces: list[str] = []
     for line in text.splitlines():
         if line.strip():
             pieces += [s.strip() for s in _segmenter().segment(line) if s.strip()]
-    return join_unfinished(pieces, _UNFINISHED)
+    return tuple(join_unfinished(pieces, _UNFINISHED))
 
 
 def join_unfinished(pieces: list[str], unfinished: re.Pattern) -> list[str]:
