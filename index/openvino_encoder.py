@@ -9,6 +9,7 @@ and `compile_model` are used: OpenVINO's telemetry lives in its model converter,
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -35,18 +36,22 @@ class OpenVinoEncoder(OnnxEncoder):
         self.compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
         self.requests = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self.dimension = int(self.compiled.output(0).get_partial_shape()[-1].get_length())
+        # One call at a time: each already keeps every CPU stream busy, and two AsyncInferQueues filled from two
+        # threads at once on one compiled model deadlocked about one run in eight (a CI run hung on it).
+        self.lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
         import openvino as ov
 
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        queue = ov.AsyncInferQueue(self.compiled, self.requests)  # one per call: calls may come from several threads
 
         def done(request, rows: np.ndarray) -> None:
             out[rows] = request.get_output_tensor(0).data
 
-        queue.set_callback(done)
-        for rows, feeds in self.feeds(texts, batch_size):
-            queue.start_async(feeds, rows)
-        queue.wait_all()
+        with self.lock:
+            queue = ov.AsyncInferQueue(self.compiled, self.requests)
+            queue.set_callback(done)
+            for rows, feeds in self.feeds(texts, batch_size):
+                queue.start_async(feeds, rows)
+            queue.wait_all()
         return out

@@ -60,7 +60,7 @@ def test_big_batch_backends_match_fp32(cache, backend):
 
 @pytest.mark.slow
 def test_openvino_batches_from_two_threads_keep_their_rows(cache):
-    """Each call runs its own queue of inference requests: two indexing threads at once get their own vectors."""
+    """Two indexing threads at once each get their own vectors (the calls take turns; each keeps every CPU stream busy)."""
     model = SentenceTransformerEmbeddings(backend="openvino", cache_dir=cache)
     first, second = TEXTS * 20, list(reversed(TEXTS)) * 20
     alone = [model.encode(first), model.encode(second)]
