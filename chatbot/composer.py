@@ -29,11 +29,12 @@ _NUMBER_WORDS = (
     r"|million|billion|trillion|dozen|half|double|twice|percent"
 )
 _CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|kronor|krona|roubles?|rubles?|won|pesos?)"
-_PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?"
+_PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?(?!\d|st\b|nd\b|rd\b|th\b)"
 # What a sentence must hold to answer each kind of question.
 KIND_PATTERNS = {
     # "How many?" is also answered by none at all.
-    # A count is not a year or an amount of money ("How many people work there?" is not answered by "$345 million").
+    # A count is not a year, an ordinal ("3rd party") or an amount of money ("How many people work there?" is not
+    # answered by "$345 million").
     "count": re.compile(rf"{_PLAIN_NUMBER}|\b(?:{_NUMBER_WORDS}|none|no one|nobody)\b", re.I),
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
     # An amount has its currency: "15 million to 20 million new two-wheelers" says no price.
@@ -243,7 +244,7 @@ MUST_HOLD = ("money", "count", "when")
 # Names the recogniser finds less reliably: a sentence naming someone (some organisation) the question does not is
 # preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
 PREFER = ("who", "organisation")
-KIND_MARGIN = 0.15  # how much less well a sentence holding the asked-for kind may score and still be preferred
+KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 
 def not_said(plan: QueryPlan) -> str:

@@ -111,7 +111,7 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 # -- what an answer must hold ------------------------------------------------------------------------
 # The kind of thing a question asks for, from its wh-phrase. Order matters: "how many" before "how".
 _KINDS = [
-    ("money", re.compile(r"\bhow\s+much\b(?=.*\b(?:cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made)\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
+    ("money", re.compile(r"\bhow\s+much\b(?=.*\b(?:cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made|money|prize|award|compensation|damages|funding|settle|settlement)\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
     ("count", re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|rate|sum|figure|age)\b", re.I)),
     ("number", re.compile(r"\bhow\s+(?:old|long|far|big|large|high|often)\b|\bwhat\s+(?:score)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),

@@ -7,7 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import is_fragment
+from chatbot.composer import holds_kind, is_fragment
 from chatbot.plan import understand
 
 BRIDGE = (
@@ -183,3 +183,18 @@ def test_another_outlets_account_follows_the_lead(embeddings):
     ]
     result = answer(embeddings, "Why was the Market Street bridge closed?", passages)
     assert {c.source for c in result.citations} == {"Riverton Post", "Valley Gazette"}, result.text
+
+
+def test_an_ordinal_is_not_a_count():
+    assert not holds_kind("We will share the code with a mutually agreed upon 3rd party security firm.", "count")
+    assert holds_kind("The app saw over 100,000 downloads in its first 48 hours.", "count")
+
+
+def test_how_much_prize_money_is_answered_with_the_amount(embeddings):
+    article = (
+        "The Riverton Prize for chemistry honours three scientists who discovered a new way to make quantum dots. "
+        "The committee praised the work as a landmark for the field of chemistry. "
+        "The trio will split prize money of 11 million Swedish kronor, or about $1 million."
+    )
+    result = answer(embeddings, "How much prize money comes with the Riverton Prize for chemistry?", docs(article))
+    assert "$1 million" in result.text, result.text
