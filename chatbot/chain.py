@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 from langchain_core.documents import Document
 
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
+from index import priority
 from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
 from chatbot.followup import Turn, condense, is_followup, topic_of
@@ -105,6 +106,10 @@ class NewsQA:
         self, question: str, history: list[Turn] | None = None, filters: Filters | None = None
     ) -> Iterator[str | Answer]:
         """Pieces of answer text as they come, then the final Answer (with checked citations)."""
+        with priority.answering():  # a background feed sync waits for it (index/priority.py)
+            yield from self._stream(question, history, filters)
+
+    def _stream(self, question: str, history: list[Turn] | None, filters: Filters | None) -> Iterator[str | Answer]:
         filters = filters or Filters()
         self.check(question, filters)
         plan = self.plan(question, history, filters)

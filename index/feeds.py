@@ -22,9 +22,9 @@ import feedparser
 import lxml.etree
 import lxml.html
 from filelock import FileLock, Timeout
-
 from pydantic import ValidationError
 
+from index import priority
 from index.articles import Article, parse_date
 from index.loaders import LoadError
 from index.url_policy import is_url, refused
@@ -232,8 +232,9 @@ def _sax_reason(error: xml.sax.SAXException) -> str:
     return f"{error.getMessage()} at line {line}" if line else error.getMessage()
 
 
-def sync_feed(store, web: WebClient, state: FeedState) -> FeedReport:
-    """Fetch one feed and index its new entries; `state` is updated in place (etag, seen entries)."""
+def sync_feed(store, web: WebClient, state: FeedState, background: bool = False) -> FeedReport:
+    """Fetch one feed and index its new entries; `state` is updated in place (etag, seen entries). In the
+    `background`, each article waits a bounded while for the questions being answered (index/priority.py)."""
     report = FeedReport(state.url)
     headers = {k: v for k, v in (("If-None-Match", state.etag), ("If-Modified-Since", state.modified)) if v}
     fetched = web.fetch(state.url, headers=headers)
@@ -264,6 +265,8 @@ def sync_feed(store, web: WebClient, state: FeedState) -> FeedReport:
             report.failed.append(f"{state.url}: entry {title!r} has no link; skipped")
             new_stamps[key] = stamp  # reported once, not at every sync
             continue
+        if background:
+            priority.yield_to_questions()  # the people waiting for an answer first
         page = web.article(link)
         if isinstance(page, LoadError):
             fallback = entry_article(entry, outlet)
@@ -294,8 +297,9 @@ def sync_feed(store, web: WebClient, state: FeedState) -> FeedReport:
     return report
 
 
-def sync_feeds(store, settings, now: datetime, urls: list[str] | None = None) -> SyncReport:
-    """Sync the followed feeds (or only `urls`); one sync at a time per store folder."""
+def sync_feeds(store, settings, now: datetime, urls: list[str] | None = None, background: bool = False) -> SyncReport:
+    """Sync the followed feeds (or only `urls`); one sync at a time per store folder. The app's scheduled sync
+    runs in the `background`: it gives way to the questions being answered."""
     registry = FeedRegistry(settings.store)
     busy = FileLock(str(registry.folder / "feeds.sync.lock"))
     registry.folder.mkdir(parents=True, exist_ok=True)
@@ -309,7 +313,7 @@ def sync_feeds(store, settings, now: datetime, urls: list[str] | None = None) ->
         with WebClient(settings) as web:
             for url in urls or list(feeds):
                 state = feeds.get(url) or FeedState(url=url)
-                feed_report = sync_feed(store, web, state)
+                feed_report = sync_feed(store, web, state, background)
                 result.feeds.append(feed_report)
                 state.last_sync = now.isoformat(timespec="seconds")
                 state.last_result = feed_report.summary()
@@ -359,7 +363,7 @@ class BackgroundSync:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.last_report = sync_feeds(self.store, self.settings, self.clock())
+                self.last_report = sync_feeds(self.store, self.settings, self.clock(), background=True)
                 self.last_error = ""
             except Exception as exc:  # a bug must not kill the schedule: log it and try at the next tick
                 log.exception("background feed sync failed")
