@@ -145,16 +145,34 @@ def _whole_answer(lines: list[str], index: int) -> str:
     return answer
 
 
+# "How many mice ...?": the thing counted. Not "How many did they sell?" nor "How many more ...".
+_COUNTED = re.compile(r"\bhow\s+many\s+(?:more\s+|other\s+|new\s+|of\s+the\s+)?([a-z][a-z-]+)", re.I)
+_NOT_COUNTED = {"did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could", "of", "times"}
+COUNTED_WITHIN = 3  # words between a number and the thing it counts ("22 House Republicans")
+
+
+def counted(question: str) -> str:
+    """The stem of the thing a how-many question counts ("mice" in "How many mice were in the study?"), or ""."""
+    match = _COUNTED.search(question)
+    word = match.group(1).lower() if match else ""
+    return "" if not word or word in _NOT_COUNTED else next(iter(stems(word)), "")
+
+
 def holds_kind(text: str, kind: str, question: str = "") -> bool:
     """Whether the text holds the kind of thing asked for, other than what the question itself says ("When did X
-    happen in 2023?" is not answered by another sentence saying 2023)."""
+    happen in 2023?" is not answered by another sentence saying 2023); a count counts the thing asked about
+    ("How many mice?" is not answered by "six-hour windows")."""
     pattern = KIND_PATTERNS.get(kind)
     if pattern is None:
         return False
     if kind == "count":
         text = KIND_PATTERNS["money"].sub(" ", text)
     asked = f" {_plain(question)} "
-    return any(not _plain(m.group()) or f" {_plain(m.group())} " not in asked for m in pattern.finditer(text))
+    found = [m for m in pattern.finditer(text) if not _plain(m.group()) or f" {_plain(m.group())} " not in asked]
+    thing = counted(question) if kind == "count" and found else ""
+    if thing:
+        return any(thing in stems(" ".join(WORD.findall(text[m.end():])[:COUNTED_WITHIN])) for m in found)
+    return bool(found)
 
 
 def _plain(text: str) -> str:

@@ -198,3 +198,14 @@ def test_how_much_prize_money_is_answered_with_the_amount(embeddings):
     )
     result = answer(embeddings, "How much prize money comes with the Riverton Prize for chemistry?", docs(article))
     assert "$1 million" in result.text, result.text
+
+
+def test_a_count_counts_the_thing_asked_about(embeddings):
+    article = (
+        "Researchers at the Riverton medical school adjusted the feeding schedule of groups of mice so that they only ate "
+        "within six-hour windows each day. The mice that fasted showed less memory loss than the others."
+    )
+    result = answer(embeddings, "How many mice were in the study?", docs(article))
+    assert result.text == "The indexed articles don't say how many.", result.text
+    counted = answer(embeddings, "How many mice were in the study?", docs(article + " The study followed 40 mice for a year."))
+    assert "40 mice" in counted.text, counted.text
