@@ -240,14 +240,17 @@ class ExtractiveAnswerer(Answerer):
         if not composed.sentences:
             yield composed.missing or ABSTAIN_TEXT
             return
-        for i, sentence in enumerate(composed.sentences):
-            follows = i > 0 and (sentence.position, sentence.index - 1) == (composed.sentences[i - 1].position, composed.sentences[i - 1].index)
-            text = sentence.text if follows else sentence.context
-            if i == 0 and composed.name and composed.name not in text:
+        said: list[str] = []  # the passage sentences quoted so far: none is quoted twice
+        for sentence in composed.sentences:
+            if sentence.text in said:
+                continue  # already quoted as the sentence another one refers back to
+            text = sentence.text if sentence.previous in said else sentence.context
+            if not said and composed.name and composed.name not in text:
                 text = f"{composed.name}: {text}"  # the answer first, then the sentence that gives it
             # A quoted "[3]" in the article's own text must not pass for one of our citations.
             quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", text)).strip()
-            yield ("" if i == 0 else " ") + cite(quoted, sentence.position)
+            yield ("" if not said else " ") + cite(quoted, sentence.position)
+            said += [sentence.text] + ([sentence.previous] if text != sentence.text and sentence.previous in text else [])
 
 
 def digest(passages: list[Document]) -> Iterator[str]:

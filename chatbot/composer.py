@@ -274,9 +274,9 @@ def not_indexed(sources: list[str]) -> str:
     return f"The indexed articles don't include any from {_either(sources)}."
 
 
-FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name")
+FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name", "thing")
 # How much each feature counts (similarity 1.0 sets the scale the margins are in).
-WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05])
+WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3])
 
 
 def score(
@@ -285,9 +285,10 @@ def score(
     """How well each sentence answers, its FEATURES weighed: its similarity to what was asked, the share of the
     question's words it holds, whether it holds the kind of thing asked for (beyond what the question says), the
     share of the question's names it mentions, its passage's rank, whether it names the answer the passages
-    agree on."""
+    agree on, whether it names the kind of thing a "which X" question asks for (X)."""
     asked = stems(question)
     key = name.split()[-1] if name else ""
+    thing = stems(plan.thing) if plan.thing and not plan.long else set()
     rows = [
         (
             similarity[n],
@@ -296,6 +297,7 @@ def score(
             sum(mentions(c.text, m) for m in plan.names) / len(plan.names) if plan.names else 0.0,
             (passages - c.position) / passages,
             float(bool(key) and mentions(c.context, key)),
+            float(bool(thing) and thing <= stems(c.text)),
         )
         for n, c in enumerate(candidates)
     ]

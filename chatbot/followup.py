@@ -41,6 +41,7 @@ SHORT_QUESTION_WORDS = 5  # naming nothing new, a question of this few content w
 # the mice allowed to eat?" after an answer about mice) even without a pronoun.
 SAID_SHARE = 0.5
 MAX_QUERY_WORDS = 40
+ELLIPSIS_WORDS = 3  # "And Leon Black?", "What about Chelsea?": this few content words ask the last question again
 SUBJECT_NAMES = 2
 HISTORY_TURNS = 20  # the turns a conversation's state is read from: a 100-turn chat costs what a 20-turn one does
 
@@ -142,7 +143,9 @@ def condense(question: str, history: list[Turn], topic: Topic | None = None) -> 
         topic = topic_of(history, question)
     words = question.split()
     # "What about Chelsea?" asks the last question again of something else; "Back to X: ..." asks within X's topic.
-    frame = history[-1].question if _ELLIPSIS.match(question) and not _BACK_TO.match(question) else ""
+    # Only an elliptical question takes the last one's frame: "And which senator criticised Apple?" asks in full.
+    elliptical = _ELLIPSIS.match(question) and not _BACK_TO.match(question) and len(stems(question)) <= ELLIPSIS_WORDS
+    frame = history[-1].question if elliptical else ""
     for extra in [*topic.subject, frame, topic.opened_by]:
         if extra and not mentions(" ".join(words), extra):
             words += extra.split()

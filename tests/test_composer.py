@@ -209,3 +209,26 @@ def test_a_count_counts_the_thing_asked_about(embeddings):
     assert result.text == "The indexed articles don't say how many.", result.text
     counted = answer(embeddings, "How many mice were in the study?", docs(article + " The study followed 40 mice for a year."))
     assert "40 mice" in counted.text, counted.text
+
+
+def test_no_sentence_is_quoted_twice(embeddings, monkeypatch):
+    """The lead refers back ("It ...") and so carries the sentence before it; that sentence, chosen too, is not repeated."""
+    from chatbot.composer import Composed, Sentence
+
+    before = "The Riverton gel cached 20 grams of salt per gram of gel."
+    lead = Sentence(1, 1, "It absorbed more moisture than previous gels, too.", before)
+    second = Sentence(1, 0, before, "")
+    answerer = ExtractiveAnswerer(embeddings)
+    monkeypatch.setattr(answerer, "compose", lambda plan, passages: Composed([lead, second]))
+    text = "".join(answerer.stream(understand("How much salt did the gel hold?", []), docs(before + " " + lead.text)))
+    assert text.count("20 grams") == 1, text
+
+
+def test_a_which_x_question_is_answered_by_the_sentence_naming_an_x(embeddings):
+    article = (
+        "Eating within a six-hour window could lower the risk of cognitive decline, a study published in the journal Cell Metabolism suggests. "
+        "The goal of time-restricted eating is to restore the circadian rhythm that Alzheimer's disrupts, the Riverton researchers said. "
+        "Time-restricted eating does not limit calories, which matters for older people with Alzheimer's."
+    )
+    result = answer(embeddings, "Which journal published the study on time-restricted eating and Alzheimer's?", docs(article))
+    assert "Cell Metabolism" in result.citations[0].sentence, result.text

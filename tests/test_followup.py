@@ -62,3 +62,11 @@ def test_a_new_topic_in_a_used_conversation_gets_the_fresh_answer(seeded_chain):
     fresh, used = seeded_chain.ask(question), seeded_chain.ask(question, history)
     assert used.query == question
     assert [d.id for d in used.passages] == [d.id for d in fresh.passages] and used.text == fresh.text
+
+
+def test_only_an_elliptical_and_question_takes_the_last_questions_frame():
+    other = Turn("Who won the Rugby World Cup final in Paris?", "Who won the Rugby World Cup final in Paris?", "South Africa beat New Zealand 12-11 in the final [1].", ["r1"], ["South Africa win the Rugby World Cup"])
+    asked_in_full = condense("And which dietitian was skeptical of the ultra-processed foods study?", [FIRST, SECOND, other])
+    assert "Rugby" not in asked_in_full and "ultra-processed" in asked_in_full
+    elliptical = condense("And the semi-final?", [other])
+    assert "Who won the Rugby World Cup final in Paris?" in elliptical
