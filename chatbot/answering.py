@@ -148,8 +148,9 @@ class ExtractiveAnswerer(Answerer):
 
         For a follow-up, similarity is the mean over the bare question (what is asked now) and the standalone
         query (what it is about), so the answer neither drifts off topic nor repeats the previous answer."""
-        if not content_words(plan.question):
-            return composer.Composed([])  # punctuation, a URL-less scrawl, "x x x": nothing to answer
+        if not content_words(" ".join(plan.asks)):
+            # punctuation, a scrawl, "x x x": nothing to answer; "What did he do before that?" has its topic
+            return composer.Composed([])
         # A name the archive never mentions cannot be answered about; a short question is also declined when the
         # passages found for it don't mention one of its names (a long one may name more than k passages hold).
         if plan.unknown_sources:

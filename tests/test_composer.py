@@ -232,3 +232,12 @@ def test_a_which_x_question_is_answered_by_the_sentence_naming_an_x(embeddings):
     )
     result = answer(embeddings, "Which journal published the study on time-restricted eating and Alzheimer's?", docs(article))
     assert "Cell Metabolism" in result.citations[0].sentence, result.text
+
+
+def test_a_follow_up_of_only_small_words_is_answered_from_its_topic(embeddings):
+    """"What did he do before that?" holds no content word of its own; its standalone query does."""
+    plan = understand("What did he do before that?", ["Riverton Post"], query="What did he do before that? Dana Ortiz Mayor of Riverton")
+    article = BRIDGE + " Before she became mayor, Dana Ortiz ran the Riverton Post's city desk for ten years."
+    text = "".join(ExtractiveAnswerer(embeddings).stream(plan, docs(article)))
+    assert not text.startswith("The indexed articles don't"), text
+    assert "".join(ExtractiveAnswerer(embeddings).stream(understand("?!", []), docs(article))) == "The indexed articles don't say."
