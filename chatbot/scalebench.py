@@ -139,7 +139,7 @@ def copy_articles(
                 written.append(article_id)
                 copied += take
         flush()
-        store._bump_generation()  # noqa: SLF001 (what every write of the store ends with: readers see a new version)
+        store.bump_generation()  # readers see a new version, as after every write of the store
     return written
 
 

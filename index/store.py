@@ -231,7 +231,7 @@ class ArticleStore:
             for original_id, articles in merges.items():
                 self._record_copies(original_id, articles)
             if merges:
-                self._bump_generation()
+                self.bump_generation()
         return report
 
     def _record_copies(self, original_id: str, articles: list[Article]) -> None:
@@ -275,7 +275,7 @@ class ArticleStore:
         for article, chunks, existed in pending:
             (report.updated if existed else report.added).append(article.id)
             report.chunks += len(chunks)
-        self._bump_generation()  # readers see each batch, and a run killed later loses none to them
+        self.bump_generation()  # readers see each batch, and a run killed later loses none to them
 
     def _record(self, article: Article, chunks: list[Chunk]) -> dict:
         return {
@@ -298,7 +298,7 @@ class ArticleStore:
                 return False
             self.records.delete(ids=[article_id])
             self.chunks.delete(where={"article_id": article_id})
-            self._bump_generation()
+            self.bump_generation()
             return True
 
     def sweep_orphans(self) -> int:
@@ -309,7 +309,7 @@ class ArticleStore:
             orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
             if orphans:
                 self.chunks.delete(ids=orphans)
-                self._bump_generation()
+                self.bump_generation()
             return len(orphans)
 
     def _also_published_by(self, article_ids: list[str]) -> dict[str, list[str]]:
@@ -319,7 +319,9 @@ class ArticleStore:
         got = self.records.get(ids=article_ids, include=["metadatas"])
         return {i: m.get("also_published_by") or [] for i, m in zip(got["ids"], got["metadatas"])}
 
-    def _bump_generation(self) -> None:
+    def bump_generation(self) -> None:
+        """Tell readers, in this process and others, that the store changed: every write ends with it, and so
+        must a writer that adds chunks to the collections itself (bench scale's copy)."""
         self._version = None
         self.records.upsert(
             ids=[GENERATION_ID], embeddings=[[1.0]], documents=[""],
