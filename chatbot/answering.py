@@ -245,13 +245,15 @@ class ExtractiveAnswerer(Answerer):
         for sentence in composed.sentences:
             if sentence.text in said:
                 continue  # already quoted as the sentence another one refers back to
-            text = sentence.text if sentence.previous in said else sentence.context
+            # It brings the sentence it refers back to, unless that one was quoted already.
+            carries = sentence.context != sentence.text and sentence.previous not in said
+            text = sentence.context if carries else sentence.text
             if not said and composed.name and composed.name not in text:
                 text = f"{composed.name}: {text}"  # the answer first, then the sentence that gives it
             # A quoted "[3]" in the article's own text must not pass for one of our citations.
             quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", text)).strip()
             yield ("" if not said else " ") + cite(quoted, sentence.position)
-            said += [sentence.text] + ([sentence.previous] if text != sentence.text and sentence.previous in text else [])
+            said += [sentence.previous, sentence.text] if carries else [sentence.text]
 
 
 def digest(passages: list[Document]) -> Iterator[str]:

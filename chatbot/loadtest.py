@@ -5,8 +5,8 @@ session) and checks every answer and every session's history; `bench_load(...)` 
 127.0.0.1 over a store as `newsqa serve` does, with its background feed sync following a feed of the
 given articles (served on 127.0.0.1 by chatbot/localfeed.py: feed, robots.txt and pages fetched over
 HTTP), and runs the load from another process while that sync indexes them: the clients, like browsers,
-do not share the server's interpreter (in one process their HTTP and JSON work held the server's GIL). The CLI's `newsqa bench load` and the test run
-the same function.
+do not share the server's interpreter (in one process their HTTP and JSON work held the server's GIL).
+The CLI's `newsqa bench load` and the test run the same function.
 """
 
 from __future__ import annotations
