@@ -58,8 +58,8 @@ class NewsQA:
     def plan(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> QueryPlan:
         """The one understanding of the question, read by the retriever and the answerer."""
         filters = filters or Filters()
-        followup = is_followup(question, history or [])
-        topic = topic_of(history, question) if followup else None  # the conversation's state, read once
+        followup = is_followup(question, history or [], self.retriever.foreign)
+        topic = topic_of(history, question, self.retriever.foreign) if followup else None  # the conversation's state, read once
         plan = understand(
             question,
             self.retriever.known_sources(),

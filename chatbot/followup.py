@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 from chatbot import entities
 from chatbot.composer import mentions
 from chatbot.query import named_phrases
-from index.text import stems
+from index.text import content_words, stems
 
 # Pronouns point back at something said before, unless the question names it first ("When will Hipgnosis hold
 # its vote?").
@@ -37,6 +38,9 @@ _DEMONSTRATIVE = re.compile(
 )
 _DEFINITE = re.compile(r"\bthe\s+([a-z][\w-]+)")
 SHORT_QUESTION_WORDS = 5  # naming nothing new, a question of this few content words ("Who leads the board now?") leans on the topic
+# unless it holds a specific term (in at most this share of the archive's chunks) that no article cited so far
+# holds: "Where is the lab that showed box jellyfish can learn?" after a chat about a film.
+SPECIFIC_SHARE = 0.01
 # The share of a question's words already said in the conversation above which it continues it ("How long were
 # the mice allowed to eat?" after an answer about mice) even without a pronoun.
 SAID_SHARE = 0.5
@@ -72,22 +76,27 @@ def _lead(answer: str) -> str:
     return re.split(r"(?<=[.!?])\s+|\[\d+\]", answer, maxsplit=1)[0]
 
 
-def topics(history: list[Turn]) -> list[list[Turn]]:
+# foreign(text, article_ids, max_share): whether text holds a specific term none of those articles holds (the
+# retriever's lexical index knows); without one, no question is read as pointing away by its terms alone.
+Foreign = Callable[[str, list[str], float], bool]
+
+
+def topics(history: list[Turn], foreign: Foreign | None = None) -> list[list[Turn]]:
     """The conversation's topics in order, each the turns from the question that opened it."""
     history = history[-HISTORY_TURNS:]
     runs: list[list[Turn]] = []
     for n, turn in enumerate(history):
-        if runs and is_followup(turn.question, history[:n]):
+        if runs and is_followup(turn.question, history[:n], foreign):
             runs[-1].append(turn)
         else:
             runs.append([turn])
     return runs
 
 
-def topic_of(history: list[Turn], question: str = "") -> Topic | None:
+def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = None) -> Topic | None:
     """The topic `question` continues: the latest one, or an earlier one it shares more words with ("Back to
     the Frankfurt game: ..."). Its subject is what the last answer within it named."""
-    runs = topics(history)
+    runs = topics(history, foreign)
     if not runs:
         return None
     asked = stems(question)
@@ -112,10 +121,11 @@ def _said(turns: list[Turn]) -> str:
     return "\n".join(f"{t.question}\n{t.answer}\n" + "\n".join(t.cited_titles) for t in turns)
 
 
-def is_followup(question: str, history: list[Turn]) -> bool:
+def is_followup(question: str, history: list[Turn], foreign: Foreign | None = None) -> bool:
     """Whether `question` continues the conversation rather than opening a topic of its own: it points back (an
     elliptical start; a pronoun before any new name; or, naming nothing new, "that", "there", "the company" for a
-    company already mentioned), or naming nothing new, most of its words were said already or it is very short."""
+    company already mentioned), or naming nothing new, most of its words were said already or it is very short
+    and holds no specific term the articles cited so far lack."""
     if not history:
         return False
     if _ELLIPSIS.match(question):
@@ -131,7 +141,12 @@ def is_followup(question: str, history: list[Turn]) -> bool:
     if _DEMONSTRATIVE.search(question) or any(stems(noun) & said_stems for noun in _DEFINITE.findall(question)):
         return True
     words = stems(question)
-    return len(words & said_stems) >= SAID_SHARE * len(words) or len(words) <= SHORT_QUESTION_WORDS
+    if len(words & said_stems) >= SAID_SHARE * len(words):
+        return True
+    if len(words) > SHORT_QUESTION_WORDS:
+        return False
+    cited = list(dict.fromkeys(a for t in history[-HISTORY_TURNS:] for a in t.cited_article_ids))
+    return not (foreign and foreign(" ".join(sorted(content_words(question))), cited, SPECIFIC_SHARE))
 
 
 def condense(question: str, history: list[Turn], topic: Topic | None = None) -> str:

@@ -118,6 +118,11 @@ class HybridRetriever(BaseRetriever):
     def known_sources(self) -> list[str]:
         return self.lexical().outlets
 
+    def foreign(self, text: str, article_ids: list[str], max_share: float) -> bool:
+        """Whether `text` holds a specific term (in at most `max_share` of the chunks) that none of `article_ids`
+        holds: it points away from a conversation about those articles."""
+        return bool(self.lexical().absent_terms(text, article_ids, max_share))
+
     def unknown(self, names: list[str]) -> list[str]:
         """The names no indexed chunk mentions at all (a word of theirs is nowhere in the archive)."""
         lexical = self.lexical()

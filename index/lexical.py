@@ -286,6 +286,16 @@ class LexicalIndex:
         kept = set(self._ids(self._filtered(tantivy.Query.term_set_query(self.schema, "id", list(ids)), **filters), len(ids)))
         return [i for i in ids if i in kept]
 
+    def absent_terms(self, text: str, article_ids: list[str], max_share: float) -> list[str]:
+        """The specific terms of `text` (in at most `max_share` of the chunks, and in some) that no chunk of
+        `article_ids` holds: words that point away from those articles as a new name would."""
+        if not article_ids or not self.count:
+            return []
+        searcher = self.searcher
+        specific = [t for t in dict.fromkeys(tokenize([text])[0]) if 0 < searcher.doc_freq("tokens", t) <= max_share * self.count]
+        holds = lambda t: searcher.search(self._filtered(self._term("tokens", t), article_ids=article_ids), 1, count=True).count > 0
+        return [t for t in specific if not holds(t)]
+
     def idfs(self, terms) -> dict[str, float]:
         """BM25 IDF of each term, from the document frequencies of the committed index."""
         return {t: idf(self.searcher.doc_freq("tokens", t), self.count) for t in set(terms)}

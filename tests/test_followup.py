@@ -70,3 +70,17 @@ def test_only_an_elliptical_and_question_takes_the_last_questions_frame():
     assert "Rugby" not in asked_in_full and "ultra-processed" in asked_in_full
     elliptical = condense("And the semi-final?", [other])
     assert "Who won the Rugby World Cup final in Paris?" in elliptical
+
+
+@pytest.mark.slow
+def test_a_short_question_with_a_term_the_cited_articles_lack_opens_a_new_topic(seeded_chain):
+    """Naming nothing new and very short, a question still points away when it holds a term specific to the
+    archive (few chunks hold it) that no article cited so far holds."""
+    asked = "What share of adults showed signs of addiction to ultra-processed foods?"
+    history = [Turn.after(asked, seeded_chain.ask(asked))]
+    foreign = seeded_chain.retriever.foreign
+    assert is_followup("Which lab made the hydrogel?", history)  # by its shortness alone, it would lean on the topic
+    assert not is_followup("Which lab made the hydrogel?", history, foreign)
+    assert is_followup("Who led the research?", history, foreign)  # the topic's own kind of question stays in it
+    fresh, used = seeded_chain.ask("Which lab made the hydrogel?"), seeded_chain.ask("Which lab made the hydrogel?", history)
+    assert used.query == "Which lab made the hydrogel?" and [d.id for d in used.passages] == [d.id for d in fresh.passages]
