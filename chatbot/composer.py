@@ -54,10 +54,11 @@ KIND_PATTERNS = {
         re.I,
     ),
 }
-# Lines that are not prose, in case ingest let one through: table rows, numbered lists, credits, tweets, furniture.
+# Lines that are not prose, in case ingest let one through: table rows, numbered lists, credits, tweets, furniture,
+# shop widgets ("Tile Pro $ 25 $ 35 29 % off ...").
 _NOT_PROSE = re.compile(
     r"\|\s*$|^\s*\||^\s*\d+\)\s|pic\.twitter\.com|getty images|\(@\w+\)|^\s*(?:photos?|image|credit|source|watch|read more|"
-    r"most read|sign up|advertisement|related)\s*:?",
+    r"most read|sign up|advertisement|related)\s*:?|[$£€¥₹] \d[\d.,]* [$£€¥₹] \d|\b\d+ % off\b",
     re.I,
 )
 _FAQ_LABEL = re.compile(r"^\s*(?:question|q)\s*[:.]\s*", re.I)
@@ -282,10 +283,17 @@ WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3])
 def score(
     plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, matches: list[bool], name: str = ""
 ) -> np.ndarray:
-    """How well each sentence answers, its FEATURES weighed: its similarity to what was asked, the share of the
-    question's words it holds, whether it holds the kind of thing asked for (beyond what the question says), the
-    share of the question's names it mentions, its passage's rank, whether it names the answer the passages
-    agree on, whether it names the kind of thing a "which X" question asks for (X)."""
+    """How well each sentence answers: its FEATURES weighed."""
+    return features(plan, question, candidates, similarity, passages, matches, name) @ WEIGHTS
+
+
+def features(
+    plan: QueryPlan, question: str, candidates: list[Sentence], similarity: np.ndarray, passages: int, matches: list[bool], name: str = ""
+) -> np.ndarray:
+    """Each sentence's FEATURES: its similarity to what was asked, the share of the question's words it holds,
+    whether it holds the kind of thing asked for (beyond what the question says), the share of the question's
+    names it mentions, its passage's rank, whether it names the answer the passages agree on, whether it names the
+    kind of thing a "which X" question asks for (X)."""
     asked = stems(question)
     key = name.split()[-1] if name else ""
     thing = stems(plan.thing) if plan.thing and not plan.long else set()
@@ -301,7 +309,7 @@ def score(
         )
         for n, c in enumerate(candidates)
     ]
-    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES)) @ WEIGHTS
+    return np.array(rows, dtype=float).reshape(len(candidates), len(FEATURES))
 
 
 def adds(candidate: Sentence, chosen: list[Sentence], plan: QueryPlan, kind: str, holds: bool) -> bool:
