@@ -117,7 +117,7 @@ _KINDS = [
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\b(?:what|which)\s+(?:country|city|state|place|region|town|venue|stadium|location)\b", re.I)),
     ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which)\s+(?:person|people|player|official|lawyer|judge|politician|artist|singer|actor|actress|executive|ceo|coach|founder|leader|minister|president|author)\b", re.I)),
-    ("organisation", re.compile(r"\b(?:what|which)\s+(?:company|companies|firm|organi[sz]ation|group|team|club|outlet|agency|brand|band|party|publication|newspaper|network|league|bank)\b", re.I)),
+    ("organisation", re.compile(r"\b(?:what|which)\s+(?:company|companies|firm|organi[sz]ation|group|team|club|outlet|agency|brand|band|party|publication|newspaper|network|league|bank|hospitals?|universit(?:y|ies)|school|college|museum|charity|app|startup|platform|retailer|airline)\b", re.I)),
     ("why", re.compile(r"\bwhy\b|\bwhat\s+(?:caused|led\s+to|prompted|drove|was\s+the\s+reason)\b|\bfor\s+what\s+reason\b|\bhow\s+come\b", re.I)),
 ]
 _THING = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+|other\s+)?([a-z][a-z-]{2,})\b", re.I)

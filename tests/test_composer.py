@@ -125,6 +125,16 @@ def test_the_answer_names_someone_the_question_does_not(embeddings):
     assert "Richard Teng" in result.citations[0].sentence, result.text
 
 
+def test_which_app_is_answered_by_the_sentence_naming_one(embeddings):
+    # "Which app/university/hospital ...?" asks for an organisation's name, as "Which company ...?" does.
+    apps = (
+        "The Cupertino-based tech giant today released an App Store feature that showcases the top iPhone apps of the year, free and paid, as measured by app installs. "
+        "Temu, the Chinese e-commerce company whose app is now attracting longer engagement times than Amazon, is Apple's most downloaded free app in the U.S. for 2023."
+    )
+    result = answer(embeddings, "Which app was Apple's most downloaded free iPhone app in the U.S. in 2023?", docs(apps))
+    assert result.citations[0].sentence.startswith("Temu"), result.text
+
+
 def test_a_year_the_article_was_published_in_is_not_missing(embeddings):
     passages = docs(BRIDGE)
     for doc in passages:
