@@ -156,14 +156,20 @@ class ExtractiveAnswerer(Answerer):
         if plan.unknown_sources:
             return composer.Composed([], composer.not_indexed(plan.unknown_sources))
         missing = plan.unknown or ([] if plan.long else composer.missing_names(plan, passages))
-        if missing:
+        parts = plan.asked if len(plan.asked) > 1 else []
+        notes: list[str] = []  # what the articles don't cover of a question with several parts
+        if missing and parts:
+            # "What did Putin say ..., and who won the 2022 World Cup?": the part whose names they hold is answered.
+            covered = [part for part in parts if not any(composer.mentions(part, name) for name in missing)]
+            if covered:
+                parts, notes = covered, [composer.not_mentioned(missing)]
+        if missing and not notes:
             return composer.Composed([], composer.not_mentioned(missing))
         candidates = composer.sentences_of(passages)
         pairs = composer.faq_pairs(passages)
         if not candidates and not pairs:
             return composer.Composed([])
         candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)), plan.kind, plan.question)
-        parts = plan.asked if len(plan.asked) > 1 else []
         texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates]
         vectors = self.embeddings.encode(texts)
         n_asks, n_parts, n_pairs = len(plan.asks), len(parts), len(pairs)
@@ -194,8 +200,15 @@ class ExtractiveAnswerer(Answerer):
             scores = composer.score(plan, part, candidates, part_similarity, len(passages), matches, name)
             # The best sentence of those related enough to what was asked
             relevant = (np.maximum(part_similarity, related) >= self.abstain_below) & ~np.isin(np.arange(len(candidates)), chosen)
+            if parts and kind in composer.MUST_HOLD and relevant.any():
+                # A part asking for an amount, a count or a date is answered by a sentence holding one, nearly
+                # as good as the best, or said not to be covered.
+                best = float(np.max(np.where(relevant, scores, -np.inf)))
+                relevant &= np.array(matches, dtype=bool) & (scores >= best - composer.KIND_MARGIN)
             if relevant.any():
                 chosen.append(int(np.argmax(np.where(relevant, scores, -np.inf))))
+            elif parts:
+                notes.append(composer.part_not_said(part))
         if not parts and chosen:
             best = chosen[0]
             for n in np.argsort(-scores):
@@ -219,8 +232,8 @@ class ExtractiveAnswerer(Answerer):
             if holding and (plan.kind in composer.PREFER or scores[holding[0]] >= scores[chosen[0]] - composer.KIND_MARGIN):
                 chosen = [int(holding[0])]
             elif plan.kind in composer.MUST_HOLD:
-                return composer.Composed([], composer.not_said(plan))
-        return composer.Composed([candidates[n] for n in chosen], name=name)
+                return composer.Composed([], composer.not_said(plan.question))
+        return composer.Composed([candidates[n] for n in chosen], " ".join(notes), name=name)
 
     def _shortlist(self, candidates: list[composer.Sentence], asked: set[str], kind: str, question: str) -> list[composer.Sentence]:
         """The `shortlist` candidates sharing most words with the question (a sentence holding the amount, count or
@@ -254,6 +267,8 @@ class ExtractiveAnswerer(Answerer):
             quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", text)).strip()
             yield ("" if not said else " ") + cite(quoted, sentence.position)
             said += [sentence.previous, sentence.text] if carries else [sentence.text]
+        if composed.missing:  # the part of the question the articles don't cover
+            yield " " + composed.missing
 
 
 def digest(passages: list[Document]) -> Iterator[str]:

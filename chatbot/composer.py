@@ -266,9 +266,14 @@ PREFER = ("who", "organisation")
 KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 
-def not_said(plan: QueryPlan) -> str:
-    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number))\b", plan.question, re.I)
+def not_said(question: str) -> str:
+    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number))\b", question, re.I)
     return f"The indexed articles don't say {asked.group(1).lower()}." if asked else "The indexed articles don't say."
+
+
+def part_not_said(part: str) -> str:
+    """What the articles don't cover of a question with several parts: "As for “when does it ship?”, ..."."""
+    return f"As for “{part[0].lower() + part[1:].rstrip('?')}?”, {not_said(part)[0].lower()}{not_said(part)[1:]}"
 
 
 def not_indexed(sources: list[str]) -> str:

@@ -65,6 +65,15 @@ def test_a_two_part_question_gets_both_parts(embeddings):
     assert "Dana Ortiz" in result.text and "$4.2 million" in result.text, result.text
 
 
+def test_a_part_the_articles_do_not_cover_is_said_to_be_missing_and_the_other_is_answered(embeddings):
+    names = answer(embeddings, "Who called the bridge decision difficult, and what did the Oak Avenue residents say?", docs(BRIDGE, *SHUFFLED))
+    assert "Dana Ortiz" in names.citations[0].sentence and not names.abstained, names.text
+    assert names.text.endswith("The indexed articles don't mention Oak Avenue."), names.text
+    count = answer(embeddings, "Why did the council close the bridge, and how many workers will repair it?", docs(BRIDGE, *SHUFFLED))
+    assert "inspectors found cracks" in count.text and len(count.citations) == 1, count.text
+    assert count.text.endswith("As for “how many workers will repair it?”, the indexed articles don't say how many."), count.text
+
+
 def test_an_faq_question_is_answered_from_its_pair(embeddings):
     faq = Document(
         page_content="The Market Street bridge is a steel bridge over the Riverton canal, opened in 1928. It carries 9,000 cars a day.",
