@@ -4,12 +4,14 @@ the CLI, the chat app, the benchmarks and the tests all use."""
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable, Iterator
 
 from langchain_core.documents import Document
 
+from chatbot import entities
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from index import priority
 from index.errors import UserError
@@ -54,6 +56,23 @@ class NewsQA:
                 raise UserError(f"unknown outlet {unknown[0]!r}; indexed outlets include: {hint}")
         if filters.since and filters.until and _as_date(filters.since) > _as_date(filters.until):
             raise UserError("--since is after --until: no article can match")
+
+    def warm_up(self) -> threading.Thread:
+        """Load, in the background while a server starts, what the first question would otherwise wait for: the
+        named-entity pipeline, the question encoder, the lexical index and the vector index (read from disk on
+        the first search). A question asked meanwhile waits only for what it needs."""
+
+        def work() -> None:
+            try:
+                names = entities.warm_up()
+                self.retriever.search("warm up", k=1)
+                names.join()
+            except Exception as exc:  # the first question loads what it needs and reports what fails
+                log.info("warm-up stopped (%s: %s)", type(exc).__name__, exc)
+
+        thread = threading.Thread(target=work, daemon=True, name="newsqa-warm-up")
+        thread.start()
+        return thread
 
     def plan(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> QueryPlan:
         """The one understanding of the question, read by the retriever and the answerer."""

@@ -363,6 +363,7 @@ def serve(
         )
     chain = _chain()
     ensure_not_empty(chain, seeds)
+    chain.warm_up()
     sync = start_background_sync(chain, state.settings) if state.settings.feeds_sync_minutes > 0 else None
     typer.echo(f"newsqa chat on http://{state.settings.host}:{state.settings.port} (Ctrl-C stops it)", err=True)
     try:
@@ -393,7 +394,9 @@ def mcp(
             writer = ServingLock(state.settings).acquire()
         except StoreServed as exc:
             fail(f"{exc} (NEWSQA_MCP_WRITES=true makes `newsqa mcp` a writer; without it, it only reads)")
-    server = build_server(_chain(), state.settings)
+    chain = _chain()
+    chain.warm_up()
+    server = build_server(chain, state.settings)
     try:
         if http:
             typer.echo(f"newsqa MCP server on http://127.0.0.1:{port}/mcp (Ctrl-C stops it)", err=True)

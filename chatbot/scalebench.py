@@ -259,6 +259,7 @@ def live_ingest(
 def serve_probe(settings: Settings, job: dict, say: Callable[[str], None]) -> dict:
     """One step's figures, measured in this fresh process (started at job["started"], time.time())."""
     chain = build_chain(settings)
+    chain.warm_up()  # as `newsqa serve` does on start
     questions = load_questions(Path(job["queries"]), job["query_count"])
     chain.ask(questions[0])
     startup = time.time() - job["started"]

@@ -47,6 +47,30 @@ def test_serving_answers_without_torch_and_keeps_the_lexical_index(seeded_settin
         assert any("rare earth" in title.lower() for title in run["cited"]), run["cited"]
 
 
+WARM_PROBE = """
+import json, sys
+from chatbot import entities
+from chatbot.chain import build_chain
+from chatbot.settings import Settings
+chain = build_chain(Settings())
+loaded_before = entities._pipeline.cache_info().currsize
+chain.warm_up().join(timeout=120)
+print(json.dumps({"before": loaded_before, "entities": entities._pipeline.cache_info().currsize,
+                  "synced": chain.retriever.lexical().version == chain.store.version(), "torch": "torch" in sys.modules}))
+"""
+
+
+@pytest.mark.slow
+def test_a_served_store_warms_up_what_the_first_question_needs(seeded_settings, seeded_store):
+    """`newsqa serve` starts loading the named-entity pipeline, the encoder and both indexes at once, so the
+    first who-question does not wait for them one after another."""
+    env = {**os.environ, "NEWSQA_STORE": str(seeded_settings.store)}
+    done = subprocess.run([sys.executable, "-c", WARM_PROBE], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = json.loads(done.stdout.strip().splitlines()[-1])
+    assert run == {"before": 0, "entities": 1, "synced": True, "torch": False}, run
+
+
 def article(title: str, body: str, source: str = "Wire") -> Article:
     return Article(title=title, body=(body + " ") * 5, source=source)
 
