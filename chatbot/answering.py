@@ -233,6 +233,8 @@ class ExtractiveAnswerer(Answerer):
                 chosen = [int(holding[0])]
             elif plan.kind in composer.MUST_HOLD:
                 return composer.Composed([], composer.not_said(plan.question))
+        if not chosen:  # no part answered: the name the articles lack, else the plain abstention
+            return composer.Composed([], next((note for note in notes if note.startswith(ABSTAIN_PREFIX)), ""))
         return composer.Composed([candidates[n] for n in chosen], " ".join(notes), name=name)
 
     def _shortlist(self, candidates: list[composer.Sentence], asked: set[str], kind: str, question: str) -> list[composer.Sentence]:

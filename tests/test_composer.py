@@ -72,6 +72,8 @@ def test_a_part_the_articles_do_not_cover_is_said_to_be_missing_and_the_other_is
     count = answer(embeddings, "Why did the council close the bridge, and how many workers will repair it?", docs(BRIDGE, *SHUFFLED))
     assert "inspectors found cracks" in count.text and len(count.citations) == 1, count.text
     assert count.text.endswith("As for “how many workers will repair it?”, the indexed articles don't say how many."), count.text
+    neither = answer(embeddings, "How many workers will repair the bridge, and how many buses cross it each day?", docs(BRIDGE, *SHUFFLED))
+    assert neither.abstained and not neither.citations, neither.text
 
 
 def test_an_faq_question_is_answered_from_its_pair(embeddings):
