@@ -220,9 +220,10 @@ class ExtractiveAnswerer(Answerer):
                     continue
                 if any(float(sv[n] @ sv[c]) > 0.9 for c in chosen):
                     continue
-                outlets = {passages[candidates[c].position - 1].metadata.get("source") for c in chosen}
-                another = passages[candidates[n].position - 1].metadata.get("source") not in outlets  # another outlet's account
-                if another or composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
+                # Nearly as good and from a passage not quoted yet (another outlet's account, another part of the
+                # story), or holding what the answer so far lacks.
+                elsewhere = candidates[n].position not in {candidates[c].position for c in chosen}
+                if elsewhere or composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
                     chosen.append(n)
         if chosen and not parts and plan.kind in composer.MUST_HOLD + composer.PREFER and not any(matches[n] for n in chosen):
             # "How much did it cost?": a sentence without an amount does not answer. The best one with an amount

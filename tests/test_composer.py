@@ -208,6 +208,19 @@ def test_another_outlets_account_follows_the_lead(embeddings):
     assert {c.source for c in result.citations} == {"Riverton Post", "Valley Gazette"}, result.text
 
 
+def test_a_nearly_as_good_sentence_of_another_passage_follows_the_lead(embeddings):
+    # Two articles of one outlet: the second's account is quoted too, cited to its own passage.
+    result = answer(
+        embeddings,
+        "Why was the Market Street bridge closed?",
+        docs(
+            "The Riverton council closed the Market Street bridge on Tuesday after inspectors found cracks in two steel supports.",
+            "Engineers told the council the Market Street bridge was closed because corrosion had weakened its supports.",
+        ),
+    )
+    assert {c.article_id for c in result.citations} == {"a1", "a2"}, result.text
+
+
 def test_an_ordinal_is_not_a_count():
     assert not holds_kind("We will share the code with a mutually agreed upon 3rd party security firm.", "count")
     assert holds_kind("The app saw over 100,000 downloads in its first 48 hours.", "count")
