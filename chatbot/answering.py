@@ -228,10 +228,13 @@ class ExtractiveAnswerer(Answerer):
         if chosen and not parts and plan.kind in composer.MUST_HOLD + composer.PREFER and not any(matches[n] for n in chosen):
             # "How much did it cost?": a sentence without an amount does not answer. The best one with an amount
             # answers if it is nearly as good; else the articles don't say. "Who ...?": the best sentence naming
-            # someone the question does not, if it is nearly as good; else the best sentence.
+            # someone the question does not, if it is nearly as good; else the best sentence. The best sentence
+            # follows the one holding the kind when it is from another passage and the answer stays short.
             holding = [n for n in np.argsort(-scores) if matches[n] and related[n] >= self.abstain_below]
             if holding and (plan.kind in composer.PREFER or scores[holding[0]] >= scores[chosen[0]] - composer.KIND_MARGIN):
-                chosen = [int(holding[0])]
+                lead, best = int(holding[0]), chosen[0]
+                fits = candidates[lead].words + len(candidates[best].context.split()) <= composer.MAX_ANSWER_WORDS
+                chosen = [lead, best] if fits and candidates[best].position != candidates[lead].position else [lead]
             elif plan.kind in composer.MUST_HOLD:
                 return composer.Composed([], composer.not_said(plan.question))
         if not chosen:  # no part answered: the name the articles lack, else the plain abstention

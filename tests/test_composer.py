@@ -221,6 +221,18 @@ def test_a_nearly_as_good_sentence_of_another_passage_follows_the_lead(embedding
     assert {c.article_id for c in result.citations} == {"a1", "a2"}, result.text
 
 
+def test_the_sentence_naming_someone_leads_and_the_closest_one_follows(embeddings):
+    result = answer(
+        embeddings,
+        "Who described the decision to close the Market Street bridge as difficult?",
+        docs(
+            "The decision to close the Market Street bridge was described as difficult at Tuesday's council meeting.",
+            "Mayor Dana Ortiz spoke about the Market Street bridge at the meeting.",
+        ),
+    )
+    assert "Dana Ortiz" in result.citations[0].sentence and len(result.citations) == 2, result.text
+
+
 def test_an_ordinal_is_not_a_count():
     assert not holds_kind("We will share the code with a mutually agreed upon 3rd party security firm.", "count")
     assert holds_kind("The app saw over 100,000 downloads in its first 48 hours.", "count")
