@@ -349,6 +349,8 @@ def run_scale(
     if not Path(queries).is_file():
         raise UserError(f"--queries {queries} is not a file; pass the MultiHop-RAG dev_queries.json or a JSON list of questions")
     source = Path(workdir) / "source"
+    if source.exists():
+        raise UserError(f"--workdir {workdir} holds an earlier run (its source/ folder); pass a new or empty folder")
     shutil.copytree(source_store, source, ignore=shutil.ignore_patterns("*.lock", "*-snapshot", "*.pkl"))
     target = (
         {"collection": f"{settings.collection}_scale{os.getpid()}"} if settings.chroma_host

@@ -95,6 +95,13 @@ def test_bench_scale_names_bad_steps(tiny_store, args, message):
     assert done.returncode == 1 and done.stderr.strip() == message
 
 
+def test_bench_scale_names_a_workdir_that_holds_an_earlier_run(tiny_store, tmp_path):
+    (tmp_path / "source").mkdir()
+    done = bench_scale("--source-store", str(tiny_store), "--steps", "10", "--queries", str(QUERIES), "--workdir", str(tmp_path))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"error: --workdir {tmp_path} holds an earlier run (its source/ folder); pass a new or empty folder"
+
+
 def test_bench_scale_names_a_folder_that_is_no_store(tmp_path):
     done = bench_scale("--source-store", str(tmp_path), "--steps", "10", "--queries", str(QUERIES))
     assert done.returncode == 1
