@@ -273,7 +273,8 @@ def not_said(question: str) -> str:
 
 def part_not_said(part: str) -> str:
     """What the articles don't cover of a question with several parts: "As for “when does it ship?”, ..."."""
-    return f"As for “{part[0].lower() + part[1:].rstrip('?')}?”, {not_said(part)[0].lower()}{not_said(part)[1:]}"
+    said = not_said(part)
+    return f"As for “{part[0].lower() + part[1:].rstrip('?')}?”, {said[0].lower()}{said[1:]}"
 
 
 def not_indexed(sources: list[str]) -> str:
