@@ -55,10 +55,10 @@ KIND_PATTERNS = {
     ),
 }
 # Lines that are not prose, in case ingest let one through: table rows, numbered lists, credits, tweets, furniture,
-# shop widgets ("Tile Pro $ 25 $ 35 29 % off ...").
+# shop widgets ("Tile Pro $ 25 $ 35 29 % off ..."), a page's template markup ("{{ #verifyErrors }}").
 _NOT_PROSE = re.compile(
     r"\|\s*$|^\s*\||^\s*\d+\)\s|pic\.twitter\.com|getty images|\(@\w+\)|^\s*(?:photos?|image|credit|source|watch|read more|"
-    r"most read|sign up|advertisement|related)\s*:?|[$£€¥₹] \d[\d.,]* [$£€¥₹] \d|\b\d+ % off\b",
+    r"most read|sign up|advertisement|related)\s*:?|[$£€¥₹] \d[\d.,]* [$£€¥₹] \d|\b\d+ % off\b|\{\{|\}\}",
     re.I,
 )
 _FAQ_LABEL = re.compile(r"^\s*(?:question|q)\s*[:.]\s*", re.I)
@@ -281,9 +281,18 @@ def not_indexed(sources: list[str]) -> str:
     return f"The indexed articles don't include any from {_either(sources)}."
 
 
-FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name", "thing")
+FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name", "thing", "announces")
 # How much each feature counts (similarity 1.0 sets the scale the margins are in).
-WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3])
+WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3, -0.15])
+# "Why ...?" is not answered by "She has revealed why ...", nor "How ...?" by "He explained how ...": a sentence that
+# asks the question again inside itself announces the answer without giving it.
+_WH_OPENING = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(why|how)\b(?!\s+(?:many|much|old|long|far|big|large|high|often|soon)\b)", re.I)
+
+
+def announces(question: str, text: str) -> bool:
+    """Whether the sentence holds the question's opening why / how inside it ("revealed why ...")."""
+    asked = _WH_OPENING.match(question)
+    return bool(asked) and whole_word(asked.group(1).lower()).search(text[1:].lower()) is not None
 
 
 def score(
@@ -312,6 +321,7 @@ def features(
             (passages - c.position) / passages,
             float(bool(key) and mentions(c.context, key)),
             float(bool(thing) and thing <= stems(c.text)),
+            float(announces(question, c.text)),
         )
         for n, c in enumerate(candidates)
     ]

@@ -106,6 +106,7 @@ def test_tables_lists_credits_and_fragments_are_never_quoted():
         "We are ready to attract foreign partners, he said. “And we will.",
         "TIME-RESTRICTED EATING NO MORE BENEFICIAL THAN CALORIC RESTRICTION IN OBESE PATIENTS, STUDY SAYS",
         "Anker 321 Power Strip $ 15 $ 26 42 % off $ 15 $ 15 $ 26 42 % off This all-in-one 20W USB-C power cube boasts three AC outlets.",
+        "Lifestyle Edit email {{ #verifyErrors }} {{ message }} {{ /verifyErrors }} {{ ^verifyErrors }} Something went wrong.",
     ]:
         assert is_fragment(text), text
     assert not is_fragment("“We are ready to attract foreign partners,” Putin stated, referring to the regions of Ukraine.")
@@ -289,3 +290,14 @@ def test_a_follow_up_of_only_small_words_is_answered_from_its_topic(embeddings):
     text = "".join(ExtractiveAnswerer(embeddings).stream(plan, docs(article)))
     assert not text.startswith("The indexed articles don't"), text
     assert "".join(ExtractiveAnswerer(embeddings).stream(understand("?!", []), docs(article))) == "The indexed articles don't say."
+
+
+def test_a_sentence_that_only_announces_why_does_not_answer_why(embeddings):
+    """"She revealed why ..." repeats the question; the sentence with the reason answers it."""
+    story = docs(
+        "Jada Pinkett Smith has revealed why she and her husband Will Smith never signed a prenuptial agreement before getting married. "
+        "While discussing her new memoir, Jada said she and Will didn't sign a prenup when they married in 1997 because they knew divorce was not in the cards for them. "
+        "The couple have two children together."
+    )
+    result = answer(embeddings, "Why did Jada Pinkett Smith say she and Will Smith never signed a prenup?", story)
+    assert "divorce was not in the cards" in result.citations[0].sentence, result.text
