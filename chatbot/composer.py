@@ -292,7 +292,11 @@ _WH_OPENING = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(why|how)\b(?!\s+(?:many|
 def announces(question: str, text: str) -> bool:
     """Whether the sentence holds the question's opening why / how inside it ("revealed why ...")."""
     asked = _WH_OPENING.match(question)
-    return bool(asked) and whole_word(asked.group(1).lower()).search(text[1:].lower()) is not None
+    if not asked:
+        return False
+    # "... which is why the council closed it" gives the reason; "She revealed why ..." does not.
+    embedded = re.compile(rf"(?<!\bis )(?<!['’]s )(?<!\bwas )(?<!\bare )(?<!\bwere )\b{asked.group(1)}\b", re.I)
+    return embedded.search(text[1:]) is not None
 
 
 def score(

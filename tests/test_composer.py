@@ -7,7 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import holds_kind, is_fragment
+from chatbot.composer import announces, holds_kind, is_fragment
 from chatbot.plan import understand
 
 BRIDGE = (
@@ -301,3 +301,6 @@ def test_a_sentence_that_only_announces_why_does_not_answer_why(embeddings):
     )
     result = answer(embeddings, "Why did Jada Pinkett Smith say she and Will Smith never signed a prenup?", story)
     assert "divorce was not in the cards" in result.citations[0].sentence, result.text
+    # "..., which is why ..." gives the reason: it is not an announcement.
+    assert announces("Why did the council close the bridge?", "Jada has revealed why she never signed.")
+    assert not announces("Why did the council close the bridge?", "Inspectors found cracks, which is why the council closed the bridge.")
