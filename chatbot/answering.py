@@ -200,6 +200,11 @@ class ExtractiveAnswerer(Answerer):
             scores = composer.score(plan, part, candidates, part_similarity, len(passages), matches, name)
             # The best sentence of those related enough to what was asked
             relevant = (np.maximum(part_similarity, related) >= self.abstain_below) & ~np.isin(np.arange(len(candidates)), chosen)
+            # The bar an amount, count or date must reach is the best related sentence's, said before or not.
+            bar = float(np.max(np.where(relevant, scores, -np.inf))) if relevant.any() else -np.inf
+            if plan.said:  # a follow-up asking something new is not answered by the last answer's lead again
+                said = composer.plain(plan.said)
+                relevant &= np.array([composer.plain(c.text) not in said for c in candidates])
             if parts and kind in composer.MUST_HOLD and relevant.any():
                 # A part asking for an amount, a count or a date is answered by a sentence holding one, nearly
                 # as good as the best, or said not to be covered.
@@ -231,7 +236,7 @@ class ExtractiveAnswerer(Answerer):
             # someone the question does not, if it is nearly as good; else the best sentence. The best sentence
             # follows the one holding the kind when it is from another passage and the answer stays short.
             holding = [n for n in np.argsort(-scores) if matches[n] and related[n] >= self.abstain_below]
-            if holding and (plan.kind in composer.PREFER or scores[holding[0]] >= scores[chosen[0]] - composer.KIND_MARGIN):
+            if holding and (plan.kind in composer.PREFER or scores[holding[0]] >= max(bar, scores[chosen[0]]) - composer.KIND_MARGIN):
                 lead, best = int(holding[0]), chosen[0]
                 fits = candidates[lead].words + len(candidates[best].context.split()) <= composer.MAX_ANSWER_WORDS
                 chosen = [lead, best] if fits and candidates[best].position != candidates[lead].position else [lead]

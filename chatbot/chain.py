@@ -16,7 +16,7 @@ from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, fina
 from index import priority
 from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
-from chatbot.followup import Turn, condense, is_followup, topic_of
+from chatbot.followup import Turn, cited_lead, condense, elliptical, is_followup, topic_of
 from chatbot.plan import QueryPlan, understand
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
@@ -89,6 +89,8 @@ class NewsQA:
         )
         plan.followup = followup
         plan.topic_articles = topic.article_ids if topic else []
+        if followup and not elliptical(question):
+            plan.said = cited_lead(history[-1].answer)  # a new question about it is not answered by it again
         plan.unknown = self.retriever.unknown(plan.names)
         return plan
 

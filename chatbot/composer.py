@@ -168,15 +168,16 @@ def holds_kind(text: str, kind: str, question: str = "") -> bool:
         return False
     if kind == "count":
         text = KIND_PATTERNS["money"].sub(" ", text)
-    asked = f" {_plain(question)} "
-    found = [m for m in pattern.finditer(text) if not _plain(m.group()) or f" {_plain(m.group())} " not in asked]
+    asked = f" {plain(question)} "
+    found = [m for m in pattern.finditer(text) if not plain(m.group()) or f" {plain(m.group())} " not in asked]
     thing = counted(question) if kind == "count" and found else ""
     if thing:
         return any(thing in stems(" ".join(WORD.findall(text[m.end():])[:COUNTED_WITHIN])) for m in found)
     return bool(found)
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
+    """Lower-case words only, single-spaced: how texts are compared."""
     return " ".join(WORD.findall(text.lower()))
 
 

@@ -76,6 +76,16 @@ def _lead(answer: str) -> str:
     return re.split(r"(?<=[.!?])\s+|\[\d+\]", answer, maxsplit=1)[0]
 
 
+def cited_lead(answer: str) -> str:
+    """What an answer says before its first citation: the sentence (with any it carries) that answered."""
+    return re.split(r"\s*\[\d+\]", answer, maxsplit=1)[0]
+
+
+def elliptical(question: str) -> bool:
+    """"And for hers?", "What about Chelsea?": the last question asked again of something else."""
+    return _ELLIPSIS.match(question) is not None
+
+
 # foreign(text, article_ids, max_share): whether text holds a specific term none of those articles holds (the
 # retriever's lexical index knows); without one, no question is read as pointing away by its terms alone.
 Foreign = Callable[[str, list[str], float], bool]

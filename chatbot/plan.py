@@ -33,6 +33,7 @@ class QueryPlan:
     asked: list[str] = field(default_factory=list)  # the questions within it (two when joined by "and")
     followup: bool = False  # it continues the conversation's topic (set by the chain, which has the history)
     topic_articles: list[str] = field(default_factory=list)  # the articles that topic cited, latest first
+    said: str = ""  # a follow-up's last answer lead, when it asks something new of it (not "And for hers?")
 
     @property
     def asks(self) -> list[str]:

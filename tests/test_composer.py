@@ -8,6 +8,7 @@ from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
 from chatbot.composer import announces, holds_kind, is_fragment
+from chatbot.followup import cited_lead
 from chatbot.plan import understand
 
 BRIDGE = (
@@ -304,3 +305,23 @@ def test_a_sentence_that_only_announces_why_does_not_answer_why(embeddings):
     # "..., which is why ..." gives the reason: it is not an announcement.
     assert announces("Why did the council close the bridge?", "Jada has revealed why she never signed.")
     assert not announces("Why did the council close the bridge?", "Inspectors found cracks, which is why the council closed the bridge.")
+
+
+def test_a_follow_up_asking_something_new_is_not_answered_by_the_last_answers_lead(embeddings):
+    story = docs(
+        "Jada Pinkett Smith has opened up about her marriage to Will Smith in her new memoir. "
+        "While discussing her memoir, Jada revealed that she and Will didn't sign a prenup when they were married in 1997 because they knew divorce wasn't in the cards for them. "
+        "“I feel that was a very real moment for the two of us to look each other in the eyes,” she said. "
+        "“And we made that promise to each other without all of the bridal wedding beauty; it was just sitting on a log in his mother's backyard,” she added. "
+        "The couple have two children together."
+    )
+    last = "While discussing her memoir, Jada revealed that she and Will didn't sign a prenup when they were married in 1997 because they knew divorce wasn't in the cards for them [1]."
+    question = "Where did they make that promise to each other?"
+    query = f"{question} Jada Will Why did Jada Pinkett Smith say she and Will Smith never signed a prenup?"
+    asked = understand(question, ["Riverton Post"], query=query)
+    asked.followup, asked.said = True, cited_lead(last)
+    result = finalize("".join(ExtractiveAnswerer(embeddings).stream(asked, story)), story, query)
+    assert "sitting on a log" in result.citations[0].sentence, result.text
+    asked.said = ""  # as for an elliptical follow-up ("And before that?"): the last lead may answer again
+    again = finalize("".join(ExtractiveAnswerer(embeddings).stream(asked, story)), story, query)
+    assert "didn't sign a prenup" in again.citations[0].sentence, again.text

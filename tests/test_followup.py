@@ -84,3 +84,9 @@ def test_a_short_question_with_a_term_the_cited_articles_lack_opens_a_new_topic(
     assert is_followup("Who led the research?", history, foreign)  # the topic's own kind of question stays in it
     fresh, used = seeded_chain.ask("Which lab made the hydrogel?"), seeded_chain.ask("Which lab made the hydrogel?", history)
     assert used.query == "Which lab made the hydrogel?" and [d.id for d in used.passages] == [d.id for d in fresh.passages]
+
+
+def test_a_follow_up_carries_the_last_answers_lead_unless_it_asks_the_last_question_again(seeded_chain):
+    history = [Turn("Who led the research?", "Who led the research?", SECOND.answer, ["a1"], SECOND.cited_titles)]
+    assert seeded_chain.plan("Where did she work before that?", history).said == "Ashley Gearhardt, a professor of psychology at the University of Michigan, led the review"
+    assert seeded_chain.plan("And for children?", history).said == ""
