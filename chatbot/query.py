@@ -137,9 +137,16 @@ _SENTENCE_START = re.compile(r"^(?:[A-Z][a-z]*ing|Until|Back|Based|Since|Apart|B
 _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
+# "Who is Richard Teng?" asks what he is, not for a name: the question gives it.
+_WHO_IS_NAMED = re.compile(rf"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:the\s+)?{_CAPITALISED.pattern}\s*\??\s*$")
+
+
 def answer_kind(question: str) -> str:
     """who / when / where / money / count / number / why, or "what" for anything else: the wh-phrase the question
-    opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase."""
+    opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
+    <name>?" asks what, as "What is ...?" does."""
+    if _WHO_IS_NAMED.match(question):
+        return "what"
     found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]
     opening = re.match(r"\s*(?:and\s+|so\s+|but\s+)?(what|which|who|whom|whose|when|where|why|how)\b", question, re.I)
     if opening and not any(start <= opening.start(1) + 1 for start, _, _ in found):

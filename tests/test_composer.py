@@ -325,3 +325,13 @@ def test_a_follow_up_asking_something_new_is_not_answered_by_the_last_answers_le
     asked.said = ""  # as for an elliptical follow-up ("And before that?"): the last lead may answer again
     again = finalize("".join(ExtractiveAnswerer(embeddings).stream(asked, story)), story, query)
     assert "didn't sign a prenup" in again.citations[0].sentence, again.text
+
+
+def test_who_is_a_named_person_is_answered_by_what_they_are_not_by_another_name(embeddings):
+    passages = docs(
+        "Richard Teng, Binance's former global head of regional markets, will be the exchange's new CEO, Changpeng Zhao said on Tuesday.",
+        "Manchester United fans sang the name of Erik ten Hag's predecessor during the defeat.",
+        "Erik ten Hag said his team must respond quickly after the loss at home.",
+    )
+    result = answer(embeddings, "Who is Richard Teng?", passages)
+    assert result.text.startswith("Richard Teng, Binance's former global head of regional markets"), result.text
