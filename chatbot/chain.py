@@ -12,12 +12,13 @@ from typing import Callable, Iterator
 from langchain_core.documents import Document
 
 from chatbot import entities
-from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize
+from chatbot.answering import ABSTAIN_PREFIX, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
 from index import priority
 from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
 from chatbot.followup import Turn, cited_lead, condense, elliptical, is_followup, topic_of
 from chatbot.plan import QueryPlan, understand
+from chatbot.query import named_phrases
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -92,6 +93,9 @@ class NewsQA:
         if followup and not elliptical(question):
             plan.said = cited_lead(history[-1].answer)  # a new question about it is not answered by it again
         plan.unknown = self.retriever.unknown(plan.names)
+        if topic and not plan.names and history and history[-1].answer.startswith(ABSTAIN_PREFIX):
+            # "Who is to blame?" after "The indexed articles don't mention Maui." is about Maui too.
+            plan.unknown = self.retriever.unknown(named_phrases(topic.opened_by, self.retriever.known_sources()))
         return plan
 
     def retrieve(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> tuple[str, list[Document]]:

@@ -86,7 +86,17 @@ def test_a_short_question_with_a_term_the_cited_articles_lack_opens_a_new_topic(
     assert used.query == "Which lab made the hydrogel?" and [d.id for d in used.passages] == [d.id for d in fresh.passages]
 
 
+@pytest.mark.slow
 def test_a_follow_up_carries_the_last_answers_lead_unless_it_asks_the_last_question_again(seeded_chain):
     history = [Turn("Who led the research?", "Who led the research?", SECOND.answer, ["a1"], SECOND.cited_titles)]
     assert seeded_chain.plan("Where did she work before that?", history).said == "Ashley Gearhardt, a professor of psychology at the University of Michigan, led the review"
     assert seeded_chain.plan("And for children?", history).said == ""
+
+
+@pytest.mark.slow
+def test_a_follow_up_to_a_question_about_something_the_archive_lacks_says_so_again(seeded_chain):
+    asked = "How many people died in the Maui wildfires?"
+    first = seeded_chain.ask(asked)
+    assert first.abstained and first.text == "The indexed articles don't mention Maui."
+    again = seeded_chain.ask("Who is to blame?", [Turn.after(asked, first)])
+    assert again.abstained and again.text == "The indexed articles don't mention Maui.", again.text
