@@ -18,7 +18,7 @@ from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
 from chatbot.followup import Turn, cited_lead, condense, elliptical, is_followup, topic_of
 from chatbot.plan import QueryPlan, understand
-from chatbot.query import named_phrases
+from chatbot.query import has_words, named_phrases, only_a_url, other_language
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -49,6 +49,13 @@ class NewsQA:
             raise UserError("the question is empty: ask something about the indexed articles")
         if len(question) > self.settings.max_question_chars:
             raise UserError(f"the question is {len(question):,} characters long; ask it in at most {self.settings.max_question_chars:,}")
+        if not has_words(question):
+            raise UserError("the question has no words: ask something about the indexed articles")
+        if only_a_url(question):
+            raise UserError("that is only a web address: add the page with `newsqa index add URL` (or the Library tab), then ask about it")
+        language = other_language(question) if self.answerer.name == "extractive" else ""
+        if language:
+            raise UserError(f"the question looks {language}; the offline answerer matches English questions to the articles: ask in English, or configure an LLM")
         if filters.sources:
             known = set(self.retriever.known_sources())
             unknown = [s for s in filters.sources if s not in known]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from dateutil import parser as dateparser
 
@@ -218,3 +219,41 @@ def named_sources(question: str) -> list[str]:
 def unknown_sources(question: str, outlets: list[str]) -> list[str]:
     """The publications the question names as its sources that are not indexed outlets."""
     return [s for s in named_sources(question) if not find_outlets(s, outlets) and not _is_outlet(s, outlets)]
+
+
+# -- questions that cannot be answered as asked --------------------------------------------------------
+_URL_ONLY = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$", re.I)
+_LETTERS = re.compile(r"[^\W\d_]")
+OTHER_LANGUAGE_WORDS = 2  # function words of another language, and more of them than of English, make a question foreign
+
+
+def only_a_url(question: str) -> bool:
+    """A web address pasted as a question."""
+    return _URL_ONLY.match(question) is not None
+
+
+def has_words(question: str) -> bool:
+    """Whether the question holds a word at all ("???", "42!" do not)."""
+    return _LETTERS.search(question) is not None
+
+
+@lru_cache(maxsize=1)
+def _function_words() -> dict[str, frozenset[str]]:
+    import bm25s.stopwords as lists  # the stopword lists BM25 already ships, one per language
+
+    english = set(lists.STOPWORDS_EN_PLUS)
+    return {"English": frozenset(english)} | {
+        name.removeprefix("STOPWORDS_").title(): frozenset(set(getattr(lists, name)) - english)
+        for name in dir(lists)
+        if name.startswith("STOPWORDS_") and not name.startswith("STOPWORDS_EN") and name not in ("STOPWORDS_CHINESE", "STOPWORDS_KOREAN")
+    }
+
+
+def other_language(question: str) -> str:
+    """The language a question is written in when it is plainly not English ("¿Qué dijo Putin sobre los minerales?"
+    -> "Spanish"), else "": by its function words, not its names."""
+    words = re.findall(r"[^\W\d_]+", question.lower())
+    counts = {name: sum(w in found for w in words) for name, found in _function_words().items()}
+    english = counts.pop("English")
+    name, most = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
+    return name if most >= OTHER_LANGUAGE_WORDS and most > english else ""

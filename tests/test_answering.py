@@ -71,6 +71,13 @@ def test_stream_yields_pieces_then_the_answer(seeded_chain):
 def test_bad_questions_and_filters_are_user_errors(seeded_chain):
     with pytest.raises(UserError, match="empty"):
         seeded_chain.ask("   ")
+    with pytest.raises(UserError, match="no words"):
+        seeded_chain.ask("???")
+    with pytest.raises(UserError, match="only a web address"):
+        seeded_chain.ask("https://example.com/news/putin-rare-earths")
+    with pytest.raises(UserError, match="looks Spanish"):
+        seeded_chain.ask("¿Qué dijo Putin sobre los minerales de tierras raras?")
+    assert not seeded_chain.ask("What did Le Monde say about rare earth minerals?").text.startswith("the question")
     with pytest.raises(UserError, match="unknown outlet"):
         seeded_chain.ask("anything", filters=Filters(sources=["No Such Outlet"]))
 
