@@ -16,7 +16,7 @@ from chatbot.answering import ABSTAIN_PREFIX, Answer, Answerer, ExtractiveAnswer
 from index import priority
 from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
-from chatbot.followup import Turn, cited_lead, condense, elliptical, is_followup, topic_of
+from chatbot.followup import Turn, asks_for_more, cited_lead, condense, elliptical, is_followup, topic_of
 from chatbot.plan import QueryPlan, understand
 from chatbot.query import has_words, named_phrases, only_a_url, other_language
 from chatbot.retrieval import HybridRetriever, interleave
@@ -97,7 +97,9 @@ class NewsQA:
         )
         plan.followup = followup
         plan.topic_articles = topic.article_ids if topic else []
-        if followup and not elliptical(question):
+        if topic and asks_for_more(question):
+            plan.said = topic.text  # "Tell me more", "What else?", "Which other ...?": nothing the topic quoted already
+        elif followup and not elliptical(question):
             plan.said = cited_lead(history[-1].answer)  # a new question about it is not answered by it again
         plan.unknown = self.retriever.unknown(plan.names)
         if topic and not plan.names and history and history[-1].answer.startswith(ABSTAIN_PREFIX):

@@ -81,6 +81,14 @@ def cited_lead(answer: str) -> str:
     return re.split(r"\s*\[\d+\]", answer, maxsplit=1)[0]
 
 
+_MORE = re.compile(r"\b(?:more|else|other|another|further|besides)\b", re.I)
+
+
+def asks_for_more(question: str) -> bool:
+    """"Tell me more", "What else?", "Which other sector ...?": something the conversation has not said yet."""
+    return _MORE.search(question) is not None
+
+
 def elliptical(question: str) -> bool:
     """"And for hers?", "What about Chelsea?": the last question asked again of something else."""
     return _ELLIPSIS.match(question) is not None

@@ -100,3 +100,20 @@ def test_a_follow_up_to_a_question_about_something_the_archive_lacks_says_so_aga
     assert first.abstained and first.text == "The indexed articles don't mention Maui."
     again = seeded_chain.ask("Who is to blame?", [Turn.after(asked, first)])
     assert again.abstained and again.text == "The indexed articles don't mention Maui.", again.text
+
+
+def test_a_request_for_more_continues_the_topic():
+    """"Tell me more" is a request, not a question about someone called Tell."""
+    for request in ("Tell me more", "Explain that", "Give me more details"):
+        assert is_followup(request, [FIRST, SECOND]), request
+        assert "ultra-processed" in condense(request, [FIRST, SECOND]), request
+
+
+@pytest.mark.slow
+def test_what_else_is_not_answered_by_what_the_topic_said_already(seeded_chain):
+    asked = "What did Putin say about American companies?"
+    first = seeded_chain.ask(asked)
+    history = [Turn.after(asked, first)]
+    assert seeded_chain.plan("What else?", history).said.find(first.text.split(" [")[0]) >= 0
+    more = seeded_chain.ask("What else?", history)
+    assert not more.abstained and more.citations[0].sentence not in first.text, more.text
