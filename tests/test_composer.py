@@ -107,11 +107,13 @@ def test_tables_lists_credits_and_fragments_are_never_quoted():
         "We are ready to attract foreign partners, he said. “And we will.",
         "TIME-RESTRICTED EATING NO MORE BENEFICIAL THAN CALORIC RESTRICTION IN OBESE PATIENTS, STUDY SAYS",
         "Anker 321 Power Strip $ 15 $ 26 42 % off $ 15 $ 15 $ 26 42 % off This all-in-one 20W USB-C power cube boasts three AC outlets.",
+        "Rugby World Cup posted: The last time Cheslin Kolbe played England at a Rugby World Cup... #RWC2023 | #ENGvRSA",
         "Lifestyle Edit email {{ #verifyErrors }} {{ message }} {{ /verifyErrors }} {{ ^verifyErrors }} Something went wrong.",
     ]:
         assert is_fragment(text), text
     assert not is_fragment("“We are ready to attract foreign partners,” Putin stated, referring to the regions of Ukraine.")
     assert not is_fragment("NASA and the FBI said the UK and EU would join the NATO-led probe in the U.S. next year.")
+    assert not is_fragment("The band played its No. 1 hit and the crowd sang along at the C# major chord.")
     assert not is_fragment("The cheapest season ticket in 2023 was $485, but that will jump to $884, an increase of 78.8%.")
 
 
