@@ -117,7 +117,10 @@ _KINDS = [
     ("number", re.compile(r"\bhow\s+(?:old|long|far|big|large|high|often)\b|\bwhat\s+(?:score)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\b(?:what|which)\s+(?:country|city|state|place|region|town|venue|stadium|location)\b", re.I)),
-    ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which)\s+(?:person|people|player|official|lawyer|judge|politician|artist|singer|actor|actress|executive|ceo|coach|founder|leader|minister|president|author)\b", re.I)),
+    ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which)\s+(?:person|people|player|official|lawyer|judge|politician|artist|singer|actor|actress|executive|ceo|coach|founder|leader|minister|president|author"
+                  r"|senator|governor|mayor|lawmaker|candidate|manager|director|chair(?:man|woman)?|spokes(?:person|man|woman)|analyst|economist"
+                  r"|expert|scientist|researcher|doctor|journalist|reporter|editor|writer|musician|rapper|athlete|celebrity|owner|investor|chef"
+                  r"|witness|victim|suspect|defendant|prosecutor|attorney)s?\b", re.I)),
     ("organisation", re.compile(r"\b(?:what|which)\s+(?:company|companies|firm|organi[sz]ation|group|team|club|outlet|agency|brand|band|party|publication|newspaper|network|league|bank|hospitals?|universit(?:y|ies)|school|college|museum|charity|app|startup|platform|retailer|airline)\b", re.I)),
     ("why", re.compile(r"\bwhy\b|\bwhat\s+(?:caused|led\s+to|prompted|drove|was\s+the\s+reason)\b|\bfor\s+what\s+reason\b|\bhow\s+come\b", re.I)),
 ]

@@ -337,3 +337,14 @@ def test_who_is_a_named_person_is_answered_by_what_they_are_not_by_another_name(
     )
     result = answer(embeddings, "Who is Richard Teng?", passages)
     assert result.text.startswith("Richard Teng, Binance's former global head of regional markets"), result.text
+
+
+def test_which_senator_asks_for_a_person(embeddings):
+    passages = docs(
+        "Apple's move against the messaging app drew criticism in Washington this week. "
+        "Senator Elizabeth Warren said Apple was squashing competition to protect its profits. "
+        "The app's developers said they would keep working on a fix."
+    )
+    assert understand("Which senator criticised Apple?", []).kind == "who"
+    result = answer(embeddings, "Which senator criticised Apple?", passages)
+    assert "Elizabeth Warren" in result.citations[0].sentence, result.text
