@@ -192,6 +192,9 @@ class ExtractiveAnswerer(Answerer):
         if related.max() < self.abstain_below:
             return composer.Composed([])
         name = composer.answer_name(plan, passages) if not parts else ""
+        # A follow-up asking something new is not answered by the last answer's lead again (plan.said).
+        said = composer.plain(plan.said)
+        unsaid = np.array([not said or composer.plain(c.text) not in said for c in candidates], dtype=bool)
         chosen: list[int] = []
         for n, part in enumerate(parts or [plan.question]):
             part_similarity = (similarity + sv @ part_vectors[n]) / 2 if parts else similarity
@@ -202,9 +205,7 @@ class ExtractiveAnswerer(Answerer):
             relevant = (np.maximum(part_similarity, related) >= self.abstain_below) & ~np.isin(np.arange(len(candidates)), chosen)
             # The bar an amount, count or date must reach is the best related sentence's, said before or not.
             bar = float(np.max(np.where(relevant, scores, -np.inf))) if relevant.any() else -np.inf
-            if plan.said:  # a follow-up asking something new is not answered by the last answer's lead again
-                said = composer.plain(plan.said)
-                relevant &= np.array([composer.plain(c.text) not in said for c in candidates])
+            relevant &= unsaid
             if parts and kind in composer.MUST_HOLD and relevant.any():
                 # A part asking for an amount, a count or a date is answered by a sentence holding one, nearly
                 # as good as the best, or said not to be covered.

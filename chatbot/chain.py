@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 from langchain_core.documents import Document
 
 from chatbot import entities
-from chatbot.answering import ABSTAIN_PREFIX, Answer, Answerer, ExtractiveAnswerer, Notice, finalize
+from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize, is_abstention
 from index import priority
 from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
@@ -102,7 +102,7 @@ class NewsQA:
         elif followup and not elliptical(question):
             plan.said = cited_lead(history[-1].answer)  # a new question about it is not answered by it again
         plan.unknown = self.retriever.unknown(plan.names)
-        if topic and not plan.names and history and history[-1].answer.startswith(ABSTAIN_PREFIX):
+        if topic and not plan.names and history and is_abstention(history[-1].answer):
             # "Who is to blame?" after "The indexed articles don't mention Maui." is about Maui too.
             plan.unknown = self.retriever.unknown(named_phrases(topic.opened_by, self.retriever.known_sources()))
         return plan

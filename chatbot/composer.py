@@ -291,14 +291,20 @@ WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3, -0.15])
 _WH_OPENING = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(why|how)\b(?!\s+(?:many|much|old|long|far|big|large|high|often|soon)\b)", re.I)
 
 
+# "... which is why the council closed it" gives the reason; "She revealed why ..." does not.
+_EMBEDDED_WH = {wh: re.compile(rf"(?<!\bis )(?<!['’]s )(?<!\bwas )(?<!\bare )(?<!\bwere )\b{wh}\b", re.I) for wh in ("why", "how")}
+
+
+def announcing(question: str) -> re.Pattern | None:
+    """The pattern of a sentence that holds the question's opening why / how inside it, or None."""
+    asked = _WH_OPENING.match(question)
+    return _EMBEDDED_WH[asked.group(1).lower()] if asked else None
+
+
 def announces(question: str, text: str) -> bool:
     """Whether the sentence holds the question's opening why / how inside it ("revealed why ...")."""
-    asked = _WH_OPENING.match(question)
-    if not asked:
-        return False
-    # "... which is why the council closed it" gives the reason; "She revealed why ..." does not.
-    embedded = re.compile(rf"(?<!\bis )(?<!['’]s )(?<!\bwas )(?<!\bare )(?<!\bwere )\b{asked.group(1)}\b", re.I)
-    return embedded.search(text[1:]) is not None
+    pattern = announcing(question)
+    return pattern is not None and pattern.search(text[1:]) is not None
 
 
 def score(
@@ -318,6 +324,7 @@ def features(
     asked = stems(question)
     key = name.split()[-1] if name else ""
     thing = stems(plan.thing) if plan.thing and not plan.long else set()
+    announced = announcing(question)
     rows = [
         (
             similarity[n],
@@ -327,7 +334,7 @@ def features(
             (passages - c.position) / passages,
             float(bool(key) and mentions(c.context, key)),
             float(bool(thing) and thing <= stems(c.text)),
-            float(announces(question, c.text)),
+            float(announced is not None and announced.search(c.text[1:]) is not None),
         )
         for n, c in enumerate(candidates)
     ]

@@ -146,7 +146,7 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
     and holds no specific term the articles cited so far lack."""
     if not history:
         return False
-    if _ELLIPSIS.match(question):
+    if elliptical(question):
         return True
     said = _said(history[-HISTORY_TURNS:])
     new_names = [n for n in named_phrases(question) if not mentions(said, n)]
@@ -177,8 +177,8 @@ def condense(question: str, history: list[Turn], topic: Topic | None = None) -> 
     words = question.split()
     # "What about Chelsea?" asks the last question again of something else; "Back to X: ..." asks within X's topic.
     # Only an elliptical question takes the last one's frame: "And which senator criticised Apple?" asks in full.
-    elliptical = _ELLIPSIS.match(question) and not _BACK_TO.match(question) and len(stems(question)) <= ELLIPSIS_WORDS
-    frame = history[-1].question if elliptical else ""
+    asks_again = elliptical(question) and not _BACK_TO.match(question) and len(stems(question)) <= ELLIPSIS_WORDS
+    frame = history[-1].question if asks_again else ""
     for extra in [*topic.subject, frame, topic.opened_by]:
         if extra and not mentions(" ".join(words), extra):
             words += extra.split()
