@@ -170,13 +170,18 @@ class ExtractiveAnswerer(Answerer):
         if not candidates and not pairs:
             return composer.Composed([])
         candidates = self._shortlist(candidates, content_words(" ".join(plan.asks)), plan.kind, plan.question)
-        texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates]
+        # Each sentence is read alone and under its article's title ("The company has raised €60 million" says more
+        # under "Scalable Capital raises ..."); its vector is the mean of the two.
+        titled = [composer.under_title(c, passages) for c in candidates]
+        texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates] + titled
         vectors = self.embeddings.encode(texts)
+        vectors, titled_vectors = vectors[: len(texts) - len(titled)], vectors[len(texts) - len(titled) :]
         n_asks, n_parts, n_pairs = len(plan.asks), len(parts), len(pairs)
         asks = vectors[:n_asks]
         part_vectors = vectors[n_asks : n_asks + n_parts]
         pair_vectors = vectors[n_asks + n_parts : n_asks + n_parts + n_pairs]
-        sv = vectors[n_asks + n_parts + n_pairs :]
+        sv = vectors[n_asks + n_parts + n_pairs :] + titled_vectors
+        sv /= np.linalg.norm(sv, axis=1, keepdims=True)
         if pairs and not parts:
             match = pair_vectors @ asks[0]
             best_pair = int(np.argmax(match))

@@ -87,6 +87,12 @@ class Sentence:
         return self.text
 
 
+def under_title(sentence: Sentence, passages: list[Document]) -> str:
+    """The sentence as read under its article's title: "<title>: <sentence>"."""
+    title = passages[sentence.position - 1].metadata.get("title", "")
+    return f"{title}: {sentence.context}" if title else sentence.context
+
+
 @dataclass
 class Composed:
     """The sentences to quote, each with its passage position; or the reason there is no answer."""
