@@ -135,7 +135,7 @@ class ExtractiveAnswerer(Answerer):
 
     name = "extractive"
 
-    def __init__(self, embeddings, max_sentences: int = 3, abstain_below: float = 0.35, margin: float = 0.12, shortlist: int = 16, faq_match: float = 0.8):
+    def __init__(self, embeddings, max_sentences: int = 3, abstain_below: float = 0.35, margin: float = 0.3, shortlist: int = 16, faq_match: float = 0.8):
         self.embeddings = embeddings
         self.shortlist = shortlist
         self.max_sentences = max_sentences
