@@ -348,3 +348,24 @@ def test_which_senator_asks_for_a_person(embeddings):
     assert understand("Which senator criticised Apple?", []).kind == "who"
     result = answer(embeddings, "Which senator criticised Apple?", passages)
     assert "Elizabeth Warren" in result.citations[0].sentence, result.text
+
+
+ROBOTS = [
+    ("Helix Robotics raises $40 million to build warehouse robots in Ohio",
+     "Investors include two pension funds and a car maker. The company will use the money to open a factory near "
+     "Columbus next year. It employs 120 people."),
+    ("Warehouse robot makers race to hire engineers",
+     "Several warehouse robot makers are hiring engineers this year, including Helix Robotics and its rivals. "
+     "Analysts expect the market for warehouse robots to double by 2030."),
+]
+
+
+def test_a_sentence_is_read_under_its_articles_title(embeddings):
+    """"The company will use the money ..." answers a question about Helix Robotics because its article's title
+    names Helix; read alone, the other article's sentence naming Helix looked closer."""
+    passages = [
+        Document(page_content=body, metadata={"chunk_id": f"r{n}:0", "article_id": f"r{n}", "title": title, "source": "Riverton Post"}, id=f"r{n}:0")
+        for n, (title, body) in enumerate(ROBOTS, 1)
+    ]
+    result = answer(embeddings, "What will Helix Robotics do with the money it raised?", passages)
+    assert "open a factory near Columbus" in result.citations[0].sentence, result.text
