@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from chatbot import entities
+from chatbot.answering import is_abstention
 from chatbot.composer import mentions
 from chatbot.query import named_phrases
 from index.text import content_words, stems
@@ -122,7 +123,7 @@ def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = 
     if question and not asked & stems(_said(turns)):
         turns = runs[-1]
     last = re.sub(r"\s*\[\d+\]", "", turns[-1].answer)
-    subject = [] if last.startswith("The indexed articles don't") else subject_of(last)
+    subject = [] if is_abstention(last) else subject_of(last)
     cited = list(dict.fromkeys(a for t in reversed(turns) for a in t.cited_article_ids))
     return Topic(turns[0].question, _said(turns), subject, cited)
 

@@ -138,7 +138,7 @@ _NOT_A_NAME = set(
     "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
 )
 # Also a request's verb ("Tell me more", "Explain that", "Give me the details"): capitalised by position, not a name.
-_SENTENCE_START = re.compile(r"^(?:[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Besides|Beyond|Besides|Across|Among|Over|Under|Out|Why|Whom)$")
+_SENTENCE_START = re.compile(r"^(?:[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Beyond|Across|Among|Over|Under|Out|Why|Whom)$")
 _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
