@@ -236,7 +236,7 @@ class ExtractiveAnswerer(Answerer):
                 elsewhere = candidates[n].position not in {candidates[c].position for c in chosen}
                 if elsewhere or composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
                     chosen.append(n)
-        if chosen and not parts and plan.kind in composer.MUST_HOLD + composer.PREFER and not any(matches[n] for n in chosen):
+        if chosen and not parts and plan.kind in composer.MUST_HOLD + composer.PREFER and not matches[chosen[0]]:
             # "How much did it cost?": a sentence without an amount does not answer. The best one with an amount
             # answers if it is nearly as good; else the articles don't say. "Who ...?": the best sentence naming
             # someone the question does not, if it is nearly as good; else the best sentence. The best sentence

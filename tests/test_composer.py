@@ -109,6 +109,8 @@ def test_tables_lists_credits_and_fragments_are_never_quoted():
         "Anker 321 Power Strip $ 15 $ 26 42 % off $ 15 $ 15 $ 26 42 % off This all-in-one 20W USB-C power cube boasts three AC outlets.",
         "Rugby World Cup posted: The last time Cheslin Kolbe played England at a Rugby World Cup... #RWC2023 | #ENGvRSA",
         "Lifestyle Edit email {{ #verifyErrors }} {{ message }} {{ /verifyErrors }} {{ ^verifyErrors }} Something went wrong.",
+        "1. “Renaissance: A Film by Beyoncé,” $21 million.",
+        "Chemist Moungi Bawendi (left), chemist Louis Brus (middle) and physicist Alexei Ekimov (right) have split the prize.",
     ]:
         assert is_fragment(text), text
     assert not is_fragment("“We are ready to attract foreign partners,” Putin stated, referring to the regions of Ukraine.")
@@ -223,6 +225,19 @@ def test_a_nearly_as_good_sentence_of_another_passage_follows_the_lead(embedding
         ),
     )
     assert {c.article_id for c in result.citations} == {"a1", "a2"}, result.text
+
+
+def test_the_lead_holds_the_date_asked_for_even_when_a_sentence_after_it_would(embeddings):
+    # The closest sentence only repeats the question; the date comes first, not as an afterthought.
+    result = answer(
+        embeddings,
+        "When will the Market Street bridge reopen?",
+        docs(
+            "Residents asked the council when the Market Street bridge will reopen to traffic.",
+            "The council expects cars to cross the Market Street bridge again on October 14.",
+        ),
+    )
+    assert "October 14" in result.citations[0].sentence, result.text
 
 
 def test_the_sentence_naming_someone_leads_and_the_closest_one_follows(embeddings):
