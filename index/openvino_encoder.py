@@ -34,24 +34,32 @@ class OpenVinoEncoder(OnnxEncoder):
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         self.compiled = core.compile_model(core.read_model(str(onnx_path)), "CPU", config)
-        self.requests = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        # Its own infer requests, one per CPU stream, each started and waited for from the calling thread: no
+        # AsyncInferQueue, whose Python callback and user data run on OpenVINO's threads and need the GIL (a
+        # process exiting while one was pending hung in the compiled model's destructor).
+        count = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+        self.requests = [self.compiled.create_infer_request() for _ in range(count)]
         self.dimension = int(self.compiled.output(0).get_partial_shape()[-1].get_length())
-        # One call at a time: each already keeps every CPU stream busy, and two AsyncInferQueues filled from two
-        # threads at once on one compiled model deadlocked about one run in eight (a CI run hung on it).
+        # One call at a time: each already keeps every CPU stream busy (two calls filling one compiled model's
+        # requests from two threads at once deadlocked about one run in eight: a CI run hung on it).
         self.lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        import openvino as ov
-
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-
-        def done(request, rows: np.ndarray) -> None:
-            out[rows] = request.get_output_tensor(0).data
-
         with self.lock:
-            queue = ov.AsyncInferQueue(self.compiled, self.requests)
-            queue.set_callback(done)
+            running: list[tuple[object, np.ndarray]] = []  # (request, its rows), oldest first
+
+            def finish_oldest() -> object:
+                request, rows = running.pop(0)
+                request.wait()
+                out[rows] = request.get_output_tensor(0).data
+                return request
+
+            idle = list(self.requests)
             for rows, feeds in self.feeds(texts, batch_size):
-                queue.start_async(feeds, rows)
-            queue.wait_all()
+                request = idle.pop() if idle else finish_oldest()
+                request.start_async(feeds)
+                running.append((request, rows))
+            while running:
+                finish_oldest()
         return out

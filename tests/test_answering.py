@@ -40,6 +40,22 @@ def test_sentence_split_keeps_abbreviations_and_joins_an_attribution_on_the_next
     ]
 
 
+def test_sentence_split_is_pysbds_own():
+    # index.text finds each sentence's place with str.find instead of a pattern per sentence: the same sentences.
+    import pysbd
+
+    from index.text import _segmenter
+
+    lines = [
+        "Yes. Yes. No.  Yes.   ",
+        "He said: “No.” Then (again) he said “No.” [3] Dr. Smith agreed… The U.S. did too.\t",
+        "It rose 4.5% to $1.2 bn. in Q3 (vs. 2.1%). Mr. A. B. Jones, Jr. left at 5 p.m. on Jan. 3.",
+    ]
+    reference = pysbd.Segmenter(language="en", clean=False)
+    for line in lines:
+        assert _segmenter().segment(line) == reference.segment(line), line
+
+
 def test_seed_question_is_answered_from_the_faq(seeded_chain):
     answer = seeded_chain.ask("What are rare earth minerals?")
     assert not answer.abstained
