@@ -52,9 +52,9 @@ class Settings(BaseSettings):
         " in bfloat16 where the CPU does bf16 natively: the fastest for indexing, vectors within 1e-4 of fp32), torch"
         " (sentence-transformers, fp32), torch-bf16 (the same with bfloat16 matrix products), auto (openvino where it is"
         " installed, else torch-bf16 on a CPU that does bf16 natively, else torch), onnx (the ONNX export on onnxruntime)"
-        " or onnx-int8 (that export with int8 matrix weights). Questions and answer sentences are encoded by the export"
-        " compiled by OpenVINO with openvino and auto, by the fp32 export on onnxruntime with torch and"
-        " torch-bf16 (no torch start-up when serving). Re-index after switching to or from onnx-int8.",
+        " or onnx-int8 (that export with int8 matrix weights). Except with onnx and onnx-int8, questions are encoded by"
+        " the fp32 ONNX export on onnxruntime (the fp32 vectors, and no torch start-up when serving). Re-index after"
+        " switching to or from onnx-int8.",
     )
     model_cache: Path = Field(
         default_factory=lambda: Path(platformdirs.user_cache_dir("newsqa")) / "models",

@@ -25,8 +25,8 @@ log = logging.getLogger(__name__)
 # openvino: the weights exported to ONNX and run by OpenVINO, in bf16 where the CPU does bf16 natively (about 2x
 # torch-bf16 for indexing); auto: openvino where it is installed, else torch-bf16 where the CPU does bf16
 # natively, else torch; onnx: the ONNX export run by onnxruntime (fp32); onnx-int8: that export with int8
-# weights in its matrix products. A few texts at once (a question, an answer's sentences) go to the export
-# compiled by OpenVINO with openvino and auto, to the fp32 export on onnxruntime with torch and torch-bf16.
+# weights in its matrix products. All but onnx and onnx-int8 encode a few texts (questions) with the fp32
+# export on onnxruntime.
 EmbeddingBackend = Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "onnx-int8"]
 BACKENDS = get_args(EmbeddingBackend)
 EXPORT_BACKENDS = ("onnx", "onnx-int8")  # the export on onnxruntime encodes everything
@@ -82,22 +82,14 @@ class SentenceTransformerEmbeddings(Embeddings):
     def short_encoder(self):
         """What encodes a few texts at once (a question, an answer's candidate sentences).
 
-        With openvino, and auto where OpenVINO is installed: the ONNX export compiled by OpenVINO, in bf16 where the
-        CPU does bf16 natively (vectors within 1e-4 of fp32), about three times onnxruntime's speed for an answer's
-        30-odd sentences (docs/performance.md); a compiled model of its own, so that an answer never waits for an
-        indexing batch (each compiled model runs one call at a time). With torch and torch-bf16: the fp32 export on
-        onnxruntime, the same vectors as torch (cosine difference under 1e-6) and about twice as fast for one
-        question. Either way serving never imports torch and sentence-transformers (about 9 s of start-up). A model
-        the export cannot run stays on torch throughout."""
+        For the torch backend this is the fp32 ONNX export of the same weights: the same vectors (cosine
+        difference under 1e-6), about twice as fast for one question, and serving never imports torch and
+        sentence-transformers (about 9 s of start-up). Big batches (indexing) go to OpenVINO or torch, both
+        faster there than onnxruntime. A model the export cannot run stays on torch throughout."""
         if self.backend in EXPORT_BACKENDS:
             return self.onnx
         from index.onnx_encoder import OnnxBackendError
 
-        if self.backend in ("auto", "openvino") and importlib.util.find_spec("openvino") is not None:
-            try:
-                return self._onnx_build(int8=False, runtime="openvino")
-            except (OnnxBackendError, ValueError, RuntimeError) as exc:
-                log.info("encoding questions with onnxruntime: %s", exc)
         try:
             return self._onnx_build(int8=False)
         except (OnnxBackendError, ValueError) as exc:
