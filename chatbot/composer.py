@@ -55,9 +55,9 @@ KIND_PATTERNS = {
     ),
 }
 # Lines that are not prose, in case ingest let one through: table rows, numbered lists ("1) ...", "1. ..."), credits,
-# captions ("Chemist Moungi Bawendi (left), ..."), tweets (a #hashtag
-# marks social-media text, kept by ingest as "X posted: ..." but not an answer), furniture,
-# shop widgets ("Tile Pro $ 25 $ 35 29 % off ..."), a page's template markup ("{{ #verifyErrors }}").
+# captions ("Chemist Moungi Bawendi (left), ..."), tweets (a #hashtag marks social-media text, kept by ingest as
+# "X posted: ..." but not an answer), furniture, shop widgets ("Tile Pro $ 25 $ 35 29 % off ..."), a page's
+# template markup ("{{ #verifyErrors }}").
 _NOT_PROSE = re.compile(
     r"\|\s*$|^\s*\||^\s*\d+[.)]\s|pic\.twitter\.com|getty images|\(@\w+\)|^\s*(?:photos?|image|credit|source|watch|read more|"
     r"most read|sign up|advertisement|related)\s*:?|[$£€¥₹] \d[\d.,]* [$£€¥₹] \d|\b\d+ % off\b|\{\{|\}\}|(?<![\w&])#[A-Za-z]\w*"

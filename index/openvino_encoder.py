@@ -40,8 +40,8 @@ class OpenVinoEncoder(OnnxEncoder):
         count = int(self.compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
         self.requests = [self.compiled.create_infer_request() for _ in range(count)]
         self.dimension = int(self.compiled.output(0).get_partial_shape()[-1].get_length())
-        # One call at a time: each already keeps every CPU stream busy (two calls filling one compiled model's
-        # requests from two threads at once deadlocked about one run in eight: a CI run hung on it).
+        # One call at a time: each already keeps every CPU stream busy, and the requests are shared (two
+        # AsyncInferQueues filled from two threads at once on one compiled model deadlocked about one run in eight).
         self.lock = threading.Lock()
 
     def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:

@@ -31,6 +31,7 @@ def rough_sentences(text: str) -> list[str]:
 
 
 _local = threading.local()
+_SPACES = re.compile(r"\s*")  # what pysbd's span pattern takes after a sentence
 
 
 def _segmenter():
@@ -50,8 +51,7 @@ def _segmenter():
                 for sent in sentences:
                     start = 0
                     while sent and (start := self.original_text.find(sent, start)) >= 0:
-                        end = start + len(sent)
-                        end += len(self.original_text[end:]) - len(self.original_text[end:].lstrip())
+                        end = _SPACES.match(self.original_text, start + len(sent)).end()
                         if end > prior_end:
                             spans.append(TextSpan(self.original_text[start:end], start, end))
                             prior_end = end
