@@ -84,6 +84,9 @@ class Answerer(ABC):
         """The final Answer from the streamed text."""
         return finalize(text, passages, query)
 
+    def warm_up(self) -> None:
+        """Load what the first answer would otherwise wait for."""
+
 
 def _citation(n: int, doc: Document, sentence: str) -> Citation:
     m = doc.metadata
@@ -143,6 +146,9 @@ class ExtractiveAnswerer(Answerer):
         self.margin = margin
         self.faq_match = faq_match
 
+    def warm_up(self) -> None:
+        self.embeddings.encode_comparable(["Warm up."])
+
     def compose(self, plan: QueryPlan, passages: list[Document]) -> composer.Composed:
         """The sentences to quote (lead first) or why there are none.
 
@@ -174,7 +180,7 @@ class ExtractiveAnswerer(Answerer):
         # under "Scalable Capital raises ..."); its vector is the mean of the two.
         titled = [composer.under_title(c, passages) for c in candidates]
         texts = plan.asks + parts + [q for q, _ in pairs] + [c.context for c in candidates] + titled
-        vectors = self.embeddings.encode(texts)
+        vectors = self.embeddings.encode_comparable(texts)
         vectors, titled_vectors = vectors[: len(texts) - len(titled)], vectors[len(texts) - len(titled) :]
         n_asks, n_parts, n_pairs = len(plan.asks), len(parts), len(pairs)
         asks = vectors[:n_asks]

@@ -126,6 +126,7 @@ def prepare_backend(settings: Settings) -> tuple[str, float]:
     embeddings = build_store(settings).embeddings
     if embeddings.short_encoder is not None:
         embeddings.short_encoder.encode(["warm"])
+    embeddings.encode_comparable(["warm"])
     backend = embeddings.resolved_backend
     if backend == "openvino":
         backend += f" ({embeddings.openvino.precision})"

@@ -67,13 +67,14 @@ class NewsQA:
 
     def warm_up(self) -> threading.Thread:
         """Load, in the background while a server starts, what the first question would otherwise wait for: the
-        named-entity pipeline, the question encoder, the lexical index and the vector index (read from disk on
-        the first search). A question asked meanwhile waits only for what it needs."""
+        named-entity pipeline, the question and answer encoders, the lexical index and the vector index (read from
+        disk on the first search). A question asked meanwhile waits only for what it needs."""
 
         def work() -> None:
             try:
                 names = entities.warm_up()
                 self.retriever.search("warm up", k=1)
+                self.answerer.warm_up()
                 names.join()
             except Exception as exc:  # the first question loads what it needs and reports what fails
                 log.info("warm-up stopped (%s: %s)", type(exc).__name__, exc)

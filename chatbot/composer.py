@@ -292,8 +292,9 @@ def not_indexed(sources: list[str]) -> str:
 
 
 FEATURES = ("similarity", "overlap", "kind", "names", "rank", "answer_name", "thing", "announces")
-# How much each feature counts (similarity 1.0 sets the scale the margins are in).
-WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3, -0.15])
+# How much each feature counts (similarity 1.0 sets the scale the margins are in). A sentence that announces the
+# answer leads only when no other sentence is related enough: -1 takes it below every other one.
+WEIGHTS = np.array([1.0, 0.15, 0.08, 0.05, 0.03, 0.05, 0.3, -1.0])
 # "Why ...?" is not answered by "She has revealed why ...", nor "How ...?" by "He explained how ...": a sentence that
 # asks the question again inside itself announces the answer without giving it.
 _WH_OPENING = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(why|how)\b(?!\s+(?:many|much|old|long|far|big|large|high|often|soon)\b)", re.I)

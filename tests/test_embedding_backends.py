@@ -88,3 +88,20 @@ def test_a_batch_of_mixed_lengths_gives_each_text_its_own_vector(cache):
     together = onnx.encode(TEXTS, batch_size=8)
     alone = np.vstack([onnx.encode([text]) for text in TEXTS])
     assert np.allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_answer_sentences_are_compared_in_int8_and_rank_as_in_fp32(cache):
+    """An answer's sentences are compared only with its question, so they take the int8 export: its own vectors,
+    close to the fp32 ones, ranking the sentences as fp32 does; the stored chunks' space is untouched."""
+    embeddings = SentenceTransformerEmbeddings(cache_dir=cache)
+    question = "Who faces a criminal trial for fraud?"
+    fp32 = embeddings.encode([question, *TEXTS])
+    comparable = embeddings.encode_comparable([question, *TEXTS])
+    assert embeddings.comparison_encoder is not embeddings.short_encoder
+    assert any(p.name == "model-int8.onnx" for p in cache.rglob("*.onnx"))
+    assert np.allclose(np.linalg.norm(comparable, axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(comparable, fp32, atol=1e-6)  # another encoder's vectors
+    assert (comparable * fp32).sum(axis=1).min() > 0.97
+    assert list(np.argsort(-(comparable[1:] @ comparable[0]))) == list(np.argsort(-(fp32[1:] @ fp32[0])))
+    assert np.array_equal(embeddings.encode_comparable([TEXTS[1]])[0], comparable[2])  # recent ones are kept
