@@ -56,6 +56,15 @@ def test_sentence_split_is_pysbds_own():
         assert _segmenter().segment(line) == reference.segment(line), line
 
 
+def test_a_company_name_with_bros_is_one_sentence():
+    # pysbd ends a sentence at "Bros." before a capital; in news it is inside a name.
+    text = "NASCAR signed a $7.7 billion deal with Fox Sports, NBC, Amazon and Warner Bros. Discovery. Dr. Smith agreed."
+    assert split_sentences(text) == [
+        "NASCAR signed a $7.7 billion deal with Fox Sports, NBC, Amazon and Warner Bros. Discovery.",
+        "Dr. Smith agreed.",
+    ]
+
+
 def test_seed_question_is_answered_from_the_faq(seeded_chain):
     answer = seeded_chain.ask("What are rare earth minerals?")
     assert not answer.abstained
