@@ -39,12 +39,36 @@ def test_six_sessions_chat_while_the_feed_sync_adds_articles(seeded_settings, se
     print(report.summary())
     assert report.errors == [] and report.mixed == []  # no error, no "database is locked", no history mixing
     assert len(report.latencies) == 18
+    assert report.warm_up_seconds > 0  # the app was warmed up, as `newsqa serve` does, before the sessions
     assert report.synced is not None and not report.synced.failed, report.summary()
     (feed,) = report.synced.feeds
     assert len(feed.added) + len(feed.merged) == len(records) and not feed.updated  # every entry, through its page
     assert store.stats()["articles"] == before + len(feed.added)  # nothing lost
     titles = {r["title"]: r for r in store.articles()}
     assert {titles[r["title"]]["source"] for r in records if r["title"] in titles} <= {r["source"] for r in records}
+
+
+def test_the_load_clients_build_no_tls_context_per_request(seeded_settings, seeded_store, monkeypatch):
+    """The clients share the server's two cores: a TLS context (the CA bundle loaded) per request took a third
+    of their CPU from the server being measured."""
+    import ssl
+
+    from chatbot import loadtest
+    from chatbot.app import create_app, launch
+
+    built = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: built.append(1) or real(*a, **k))
+    loadtest._tls.cache_clear()
+    settings = seeded_settings.model_copy(update={"host": "127.0.0.1", "port": loadtest.free_port()})
+    app = launch(create_app(build_chain(settings, store=seeded_store)), settings, block=False)
+    try:
+        built.clear()  # the server's own start
+        report = loadtest.run_load(f"http://127.0.0.1:{settings.port}/", sessions=2, turns=2, pool=["What did Putin say about rare earths?"])
+    finally:
+        app.close()
+    assert report.errors == [] and len(report.latencies) == 4, report.summary()
+    assert len(built) <= 2  # one shared context (two sessions may both build it on their first call), not one per request
 
 
 @pytest.mark.slow
