@@ -79,7 +79,9 @@ class NewsQA:
             except Exception as exc:  # the first question loads what it needs and reports what fails
                 log.info("warm-up stopped (%s: %s)", type(exc).__name__, exc)
 
-        thread = threading.Thread(target=work, daemon=True, name="newsqa-warm-up")
+        # Not a daemon: a process that ends while the warm-up is inside spaCy's native code (BLIS) aborts
+        # ("libblis: Aborting."), so exit waits for the warm-up, a few seconds at most.
+        thread = threading.Thread(target=work, name="newsqa-warm-up")
         thread.start()
         return thread
 

@@ -88,6 +88,7 @@ def names(text: str) -> list[str] | None:
 
 def warm_up() -> threading.Thread:
     """Load the pipeline in the background, so the first who/where question does not wait for it."""
-    thread = threading.Thread(target=_entities, args=(["Warm up in Paris."],), daemon=True, name="entities-warm-up")
+    # Not a daemon: the interpreter must not finalise while the pipeline is loading or running (see NewsQA.warm_up).
+    thread = threading.Thread(target=_entities, args=(["Warm up in Paris."],), name="entities-warm-up")
     thread.start()
     return thread
