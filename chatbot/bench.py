@@ -118,8 +118,9 @@ def child_env(settings: Settings, store: Path) -> dict[str, str]:
 
 
 def prepare_backend(settings: Settings) -> tuple[str, float]:
-    """(backend that encodes the chunks, seconds to get it ready): the ONNX export that encodes questions
-    (and, for onnx backends, chunks) is built once per model and cached, a first-run cost, not an indexing one."""
+    """(backend that encodes the chunks, seconds to get it ready): the ONNX exports that encode questions (fp32)
+    and answer sentences (int8), and for onnx backends chunks, are built once per model and cached, a first-run
+    cost, not an indexing one."""
     from chatbot.chain import build_store
 
     start = time.perf_counter()

@@ -31,7 +31,7 @@ EmbeddingBackend = Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "o
 BACKENDS = get_args(EmbeddingBackend)
 EXPORT_BACKENDS = ("onnx", "onnx-int8")  # the export on onnxruntime encodes everything
 SHORT_BATCH = 64  # texts; up to this many go to `short_encoder` (see there)
-SHORT_CACHE = 4096  # vectors of recent short texts kept: a question is encoded for retrieval and again to answer it
+SHORT_CACHE = 4096  # vectors of recent short texts kept, per encoder: the same questions and passages come back
 
 
 def bundled_model_path() -> Path:
@@ -81,7 +81,7 @@ class SentenceTransformerEmbeddings(Embeddings):
 
     @cached_property
     def short_encoder(self):
-        """What encodes a few texts at once (a question, an answer's candidate sentences).
+        """What encodes a few texts at once (a question and its parts, for retrieval).
 
         For the torch backend this is the fp32 ONNX export of the same weights: the same vectors (cosine
         difference under 1e-6), about twice as fast for one question, and serving never imports torch and
