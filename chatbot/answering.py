@@ -252,7 +252,8 @@ class ExtractiveAnswerer(Answerer):
                 lead, best = int(holding[0]), chosen[0]
                 fits = candidates[lead].words + len(candidates[best].context.split()) <= composer.MAX_ANSWER_WORDS
                 chosen = [lead, best] if fits and candidates[best].position != candidates[lead].position else [lead]
-            elif plan.kind in composer.MUST_HOLD:
+            elif plan.kind in composer.MUST_HOLD or (plan.kind == "organisation" and not holding):
+                # "Which hospital treated her?": no sentence names any organisation, so none says which.
                 return composer.Composed([], composer.not_said(plan.question))
         if not chosen:  # no part answered: the name the articles lack, else the plain abstention
             return composer.Composed([], next((note for note in notes if note.startswith(ABSTAIN_PREFIX)), ""))

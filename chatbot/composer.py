@@ -277,7 +277,7 @@ KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind ma
 
 
 def not_said(question: str) -> str:
-    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number))\b", question, re.I)
+    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number)|which\s+[a-z]+)\b", question, re.I)
     return f"The indexed articles don't say {asked.group(1).lower()}." if asked else "The indexed articles don't say."
 
 

@@ -111,8 +111,18 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 
 # -- what an answer must hold ------------------------------------------------------------------------
 # The kind of thing a question asks for, from its wh-phrase. Order matters: "how many" before "how".
+# "How much" asks for money when a verb or a money noun follows it ("How much did it cost?", "How much funding
+# ...?") and the question speaks of money; "How much time do people spend in it?" asks for a duration.
+_AUXILIARY = r"is|was|are|were|did|does|do|has|have|had|will|would|could|can|should"
+_MONEY_NOUNS = r"money|cash|funding|prize|revenue|capital|investment|profit|debt|rent|tax|taxes"
+_MONEY_WORDS = (
+    r"cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees"
+    r"|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made|money|prize|award|compensation"
+    r"|damages|funding|settle|settlement|gross|grossed|grossing|(?:take|took|taken|bring|brought)\s+in|generate|generated"
+    r"|revenue|sales"
+)
 _KINDS = [
-    ("money", re.compile(r"\bhow\s+much\b(?=.*\b(?:cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made|money|prize|award|compensation|damages|funding|settle|settlement)\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
+    ("money", re.compile(rf"\bhow\s+much\s+(?=(?:{_AUXILIARY}|{_MONEY_NOUNS})\b)(?=.*\b(?:{_MONEY_WORDS})\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
     ("count", re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|rate|sum|figure|age)\b", re.I)),
     ("number", re.compile(r"\bhow\s+(?:old|long|far|big|large|high|often)\b|\bwhat\s+(?:score)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),

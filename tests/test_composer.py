@@ -257,16 +257,6 @@ def test_an_ordinal_is_not_a_count():
     assert holds_kind("The app saw over 100,000 downloads in its first 48 hours.", "count")
 
 
-def test_how_much_prize_money_is_answered_with_the_amount(embeddings):
-    article = (
-        "The Riverton Prize for chemistry honours three scientists who discovered a new way to make quantum dots. "
-        "The committee praised the work as a landmark for the field of chemistry. "
-        "The trio will split prize money of 11 million Swedish kronor, or about $1 million."
-    )
-    result = answer(embeddings, "How much prize money comes with the Riverton Prize for chemistry?", docs(article))
-    assert "$1 million" in result.text, result.text
-
-
 def test_a_count_counts_the_thing_asked_about(embeddings):
     article = (
         "Researchers at the Riverton medical school adjusted the feeding schedule of groups of mice so that they only ate "
@@ -384,3 +374,46 @@ def test_a_sentence_is_read_under_its_articles_title(embeddings):
     ]
     result = answer(embeddings, "What will Helix Robotics do with the money it raised?", passages)
     assert "open a factory near Columbus" in result.citations[0].sentence, result.text
+
+
+
+@pytest.mark.parametrize(
+    "question, article, fact",
+    [
+        # "How much time ... spend" asks for a duration: "free" (or any price) does not answer it.
+        (
+            "How much time do people spend in the Shopwise app compared with Amazon's?",
+            "Shopwise, the discount shopping app whose users now stay longer than Amazon's, is the most downloaded free app in Riverton this year. "
+            "Data from an analytics firm showed users spending 18 minutes per day in the Shopwise app, compared with 10 minutes in Amazon's.",
+            "18 minutes",
+        ),
+        # "How much did it take in?" asks for money: a count of theaters does not answer it.
+        (
+            "How much did the concert film take in on its opening weekend in North America?",
+            "On its opening weekend the concert film played in 2,539 theaters in North America. "
+            "It took first place at the box office with $21 million in ticket sales, according to estimates.",
+            "$21 million",
+        ),
+        (
+            "How much prize money comes with the Riverton Prize for chemistry?",
+            "The Riverton Prize for chemistry honours three scientists who discovered a new way to make quantum dots. "
+            "The committee praised the work as a landmark for the field of chemistry. "
+            "The trio will split prize money of 11 million Swedish kronor, or about $1 million.",
+            "$1 million",
+        ),
+    ],
+)
+def test_how_much_asks_for_money_only_when_the_question_speaks_of_money(embeddings, question, article, fact):
+    result = answer(embeddings, question, docs(article))
+    assert fact in result.citations[0].sentence, result.text
+
+
+def test_which_hospital_is_not_answered_by_a_sentence_naming_none(embeddings):
+    # No sentence names a hospital (or any organisation): the articles don't say which one.
+    article = (
+        "Allison Miller caught the flu at 33 and developed sepsis within days. "
+        "She spent another two months in the hospital and then had to do weeks of inpatient rehabilitation. "
+        "Doctors had to amputate both her legs below the knee to save her life."
+    )
+    result = answer(embeddings, "Which hospital treated Allison Miller?", docs(article))
+    assert result.abstained and "which hospital" in result.text, result.text
