@@ -157,7 +157,7 @@ def _whole_answer(lines: list[str], index: int) -> str:
 
 # "How many mice ...?": the thing counted. Not "How many did they sell?" nor "How many more ...".
 _COUNTED = re.compile(r"\bhow\s+many\s+(?:more\s+|other\s+|new\s+|of\s+the\s+)?([a-z][a-z-]+)", re.I)
-_NOT_COUNTED = {"did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could", "of", "times"}
+_NOT_COUNTED = {"did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could", "of"}
 COUNTED_WITHIN = 3  # words between a number and the thing it counts ("22 House Republicans")
 
 
@@ -181,7 +181,11 @@ def holds_kind(text: str, kind: str, question: str = "") -> bool:
     found = [m for m in pattern.finditer(text) if not plain(m.group()) or f" {plain(m.group())} " not in asked]
     thing = counted(question) if kind == "count" and found else ""
     if thing:
-        return any(thing in stems(" ".join(WORD.findall(text[m.end():])[:COUNTED_WITHIN])) for m in found)
+        # "How many times ...?" is answered by "50 million times" or "twice", not by "No. 7".
+        return any(
+            thing in stems(" ".join(WORD.findall(text[m.end():])[:COUNTED_WITHIN])) or (thing == "time" and m.group().lower() == "twice")
+            for m in found
+        )
     return bool(found)
 
 

@@ -252,6 +252,13 @@ def test_the_sentence_naming_someone_leads_and_the_closest_one_follows(embedding
     assert "Dana Ortiz" in result.citations[0].sentence and len(result.citations) == 2, result.text
 
 
+def test_how_many_times_is_answered_by_a_number_of_times_not_a_rank():
+    question = "How many times was the app downloaded that year?"
+    assert not holds_kind("Google's two apps in the top 10 were No. 7 Google Search and No. 8 YouTube.", "count", question)
+    assert holds_kind("The app was downloaded 50 million times in its first year.", "count", question)
+    assert holds_kind("It was downloaded twice before the store pulled it.", "count", question)
+
+
 def test_an_ordinal_is_not_a_count():
     assert not holds_kind("We will share the code with a mutually agreed upon 3rd party security firm.", "count")
     assert holds_kind("The app saw over 100,000 downloads in its first 48 hours.", "count")
