@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 _STEMMER = Stemmer.Stemmer("english")
 _CLAUSES = re.compile(r"[,;]")
-SHORTLIST = 4  # tantivy's top SHORTLIST x k are re-scored with the configured BM25 parameters
+SHORTLIST = 2  # tantivy's top SHORTLIST x k are re-scored with the configured BM25 parameters (4 ranked the same: docs/scale.md)
 _WRITER_HEAP = 64_000_000
 _ARTICLE_BATCH = 200  # articles whose chunks are read from the store in one request
 CLOCK_SLACK = 600.0  # seconds: how far another machine's clock (a writer's changed_at) may lag this one's
