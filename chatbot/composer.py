@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 
 from chatbot import entities
 from chatbot.plan import QueryPlan
-from chatbot.query import MONTHS
+from chatbot.query import MONTHS, asked_thing
 from index.text import WORD, split_sentences, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
@@ -281,8 +281,11 @@ KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind ma
 
 
 def not_said(question: str) -> str:
-    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number)|which\s+[a-z]+)\b", question, re.I)
-    return f"The indexed articles don't say {asked.group(1).lower()}." if asked else "The indexed articles don't say."
+    asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number))\b", question, re.I)
+    if asked:
+        return f"The indexed articles don't say {asked.group(1).lower()}."
+    thing = asked_thing(question) if re.search(r"\bwhich\b", question, re.I) else ""
+    return f"The indexed articles don't say which {thing}." if thing else "The indexed articles don't say."
 
 
 def part_not_said(part: str) -> str:
