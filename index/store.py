@@ -86,6 +86,17 @@ def read_all(collection, include: list[str], where: dict | None = None) -> dict:
         offset += READ_PAGE
 
 
+def read_ids(collection, ids: list[str], include: list[str]) -> dict:
+    """The rows of `ids` (those that exist), asked for READ_PAGE at a time: embedded Chroma's SQLite refuses a
+    query with more than 32,766 variables ("too many SQL variables")."""
+    out: dict[str, list] = {key: [] for key in ["ids", *include]}
+    for start in range(0, len(ids), READ_PAGE):
+        got = collection.get(ids=ids[start : start + READ_PAGE], include=include)
+        for key in out:
+            out[key].extend(got[key])
+    return out
+
+
 @dataclass
 class IndexReport:
     added: list[str] = field(default_factory=list)
@@ -308,7 +319,8 @@ class ArticleStore:
             metas = read_all(self.chunks, ["metadatas"])
             orphans = [i for i, m in zip(metas["ids"], metas["metadatas"]) if m.get("article_id") not in owned]
             if orphans:
-                self.chunks.delete(ids=orphans)
+                for start in range(0, len(orphans), READ_PAGE):
+                    self.chunks.delete(ids=orphans[start : start + READ_PAGE])
                 self.bump_generation()
             return len(orphans)
 
@@ -372,7 +384,7 @@ class ArticleStore:
         them): of every article, of `ids`, or of those changed since a time (`changed_at`)."""
         with server_errors(self.settings):
             if ids is not None:
-                got = self.records.get(ids=list(ids), include=["metadatas"]) if ids else {"ids": [], "metadatas": []}
+                got = read_ids(self.records, list(ids), ["metadatas"])
             else:
                 got = read_all(self.records, ["metadatas"], where={"changed_at": {"$gte": since}} if since is not None else None)
         return {i: fingerprint(m) for i, m in zip(got["ids"], got["metadatas"]) if i != GENERATION_ID}

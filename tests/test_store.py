@@ -79,3 +79,12 @@ def test_whole_collection_reads_go_page_by_page(store, monkeypatch):
     vectors, lost = store.vectors(paged["ids"], index.store.indexed_texts(paged))
     assert not lost and len(vectors) == len(whole["ids"])
     assert len(store.articles()) == 2 and store.stats()["articles"] == 2
+
+
+def test_records_are_read_by_id_in_pages(store):
+    # A lexical sync may ask for the records of tens of thousands of articles by id (a store grown by another
+    # process): one query with more than 32,766 ids fails in embedded Chroma ("too many SQL variables").
+    store.add([art("Bridge reopens"), art("Tunnel closes", source="Metro Desk")])
+    known = sorted(store.record_ids())
+    got = store.record_fingerprints(ids=[f"not-indexed-{n}" for n in range(40_000)] + known)
+    assert sorted(got) == known
