@@ -383,7 +383,6 @@ def test_a_sentence_is_read_under_its_articles_title(embeddings):
     assert "open a factory near Columbus" in result.citations[0].sentence, result.text
 
 
-
 @pytest.mark.parametrize(
     "question, article, fact",
     [
