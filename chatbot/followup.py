@@ -101,31 +101,56 @@ Foreign = Callable[[str, list[str], float], bool]
 
 
 def topics(history: list[Turn], foreign: Foreign | None = None) -> list[list[Turn]]:
-    """The conversation's topics in order, each the turns from the question that opened it."""
+    """The conversation's topics, each the turns from the question that opened it, the one continued last at
+    the end."""
     history = history[-HISTORY_TURNS:]
     runs: list[list[Turn]] = []
     for n, turn in enumerate(history):
         if runs and is_followup(turn.question, history[:n], foreign):
-            runs[-1].append(turn)
+            run = runs.pop(_continued(runs, turn.question))
+            runs.append(run + [turn])
         else:
             runs.append([turn])
     return runs
 
 
+def _continued(runs: list[list[Turn]], question: str) -> int:
+    """Which of the topics a follow-up continues: the latest, or an earlier one it shares more words with ("Back
+    to the Frankfurt game: ..."). "He" or "she" does not point into a topic the articles answered nothing of and
+    whose questions name no one: after "Who won the 2022 World Cup?" and "The indexed articles don't mention
+    2022 World Cup.", "What did he say about X?" is about the person of the topic before."""
+    candidates = list(range(len(runs)))
+    if _PERSONAL.search(question):
+        candidates = [n for n in candidates if _answered(runs[n]) or _names_someone(runs[n])] or candidates
+    asked = stems(question)
+    best = max(reversed(candidates), key=lambda n: len(asked & stems(_said(runs[n]))))
+    return best if asked & stems(_said(runs[best])) else candidates[-1]
+
+
 def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = None) -> Topic | None:
-    """The topic `question` continues: the latest one, or an earlier one it shares more words with ("Back to
-    the Frankfurt game: ..."). Its subject is what the last answer within it named."""
+    """The topic `question` continues (see `_continued`). Its subject is what the last answer within it named."""
     runs = topics(history, foreign)
     if not runs:
         return None
-    asked = stems(question)
-    turns = max(reversed(runs), key=lambda run: len(asked & stems(_said(run)))) if asked else runs[-1]
-    if question and not asked & stems(_said(turns)):
-        turns = runs[-1]
-    last = re.sub(r"\s*\[\d+\]", "", turns[-1].answer)
-    subject = [] if is_abstention(last) else subject_of(last)
+    turns = runs[_continued(runs, question)]
+    # "He" after "The indexed articles don't mention Alaska." is still the person the last answer named.
+    answered = [t for t in turns if not is_abstention(t.answer)]
+    subject = subject_of(re.sub(r"\s*\[\d+\]", "", answered[-1].answer)) if answered else []
     cited = list(dict.fromkeys(a for t in reversed(turns) for a in t.cited_article_ids))
     return Topic(turns[0].question, _said(turns), subject, cited)
+
+
+_PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
+
+
+def _answered(run: list[Turn]) -> bool:
+    return any(not is_abstention(t.answer) for t in run)
+
+
+def _names_someone(run: list[Turn]) -> bool:
+    """Whether the run's questions name a person (assumed so when the recogniser is unavailable)."""
+    found = entities.spans([" ".join(t.question for t in run)], "who")
+    return found is None or bool(found[0])
 
 
 def subject_of(answer: str) -> list[str]:

@@ -102,6 +102,39 @@ def test_a_follow_up_to_a_question_about_something_the_archive_lacks_says_so_aga
     assert again.abstained and again.text == "The indexed articles don't mention Maui.", again.text
 
 
+PUTIN = Turn(
+    "Is Putin open to working with American companies?",
+    "Is Putin open to working with American companies?",
+    "President Vladimir Putin said Russia is ready to work with American firms on rare earth minerals [1].",
+    ["seed"],
+    ["Putin Signals Willingness to Work with the U.S. on Rare Earth Minerals"],
+)
+CUP = Turn("Who won the 2022 World Cup?", "Who won the 2022 World Cup?", "The indexed articles don't mention 2022 World Cup.")
+
+
+def test_he_does_not_point_into_a_topic_the_articles_did_not_answer_and_that_names_no_one():
+    """After a question the articles don't cover, "he" is the person of the topic before, and the turns after it
+    stay in that topic."""
+    asked = "What did he say about the new territories?"
+    query = condense(asked, [PUTIN, CUP])
+    assert "Putin" in query and "World Cup" not in query, query
+    answered = Turn(asked, query, "“As for the new territories, we are ready to attract foreign partners,” Putin stated [1].", ["seed"], PUTIN.cited_titles)
+    assert "World Cup" not in condense("How much does Russia earn from them?", [PUTIN, CUP, answered])
+    # "it" may well be the World Cup, and so may "he" after a question naming someone
+    assert "World Cup" in condense("Where was it held?", [PUTIN, CUP])
+    messi = Turn("Did Lionel Messi win the 2022 World Cup?", "Did Lionel Messi win the 2022 World Cup?", "The indexed articles don't mention Lionel Messi.")
+    assert "Messi" in condense("What did he say afterwards?", [PUTIN, messi])
+
+
+@pytest.mark.slow
+def test_he_after_an_abstention_is_answered_about_the_person_before(seeded_chain):
+    first = seeded_chain.ask(PUTIN.question)
+    history = [Turn.after(PUTIN.question, first), Turn.after(CUP.question, seeded_chain.ask(CUP.question))]
+    assert history[1].answer == CUP.answer
+    answer = seeded_chain.ask("What did he say about the new territories?", history)
+    assert not answer.abstained and "territories" in answer.text and "World Cup" not in answer.query, answer.text
+
+
 def test_a_request_for_more_continues_the_topic():
     """"Tell me more" is a request, not a question about someone called Tell."""
     for request in ("Tell me more", "Explain that", "Give me more details"):
