@@ -162,7 +162,9 @@ class NewsQA:
             else:
                 pieces.append(piece)
             yield piece
-        answer = self.answerer.finish("".join(pieces), docs, query)
+        # After a notice the text is the fallback's extractive answer: its citations are exact, not a model's to check
+        # (the check would re-split a quoted line that ends without a full stop and move its marker).
+        answer = (finalize if notice else self.answerer.finish)("".join(pieces), docs, query)
         answer.notice = notice
         yield answer
 
