@@ -31,7 +31,7 @@ EmbeddingBackend = Literal["auto", "openvino", "torch", "torch-bf16", "onnx", "o
 BACKENDS = get_args(EmbeddingBackend)
 EXPORT_BACKENDS = ("onnx", "onnx-int8")  # the export on onnxruntime encodes everything
 SHORT_BATCH = 64  # texts; up to this many go to `short_encoder` (see there)
-SHORT_CACHE = 4096  # vectors of recent short texts kept, per encoder: the same questions and passages come back
+SHORT_CACHE = 4096  # vectors of recent questions kept (fp32: a text's vector is its own in any batch): questions come back
 
 
 def bundled_model_path() -> Path:
@@ -52,7 +52,6 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.backend = backend
         self.cache_dir = cache_dir
         self._recent: LRUCache = LRUCache(SHORT_CACHE)
-        self._recent_comparable: LRUCache = LRUCache(SHORT_CACHE)
         self._recent_lock = threading.Lock()
 
     def _onnx_build(self, int8: bool, runtime: str = "onnxruntime"):
@@ -191,7 +190,12 @@ class SentenceTransformerEmbeddings(Embeddings):
         texts = list(texts)
         if self.comparison_encoder is None:
             return self.encode(texts)
-        return self._encode_recent(self.comparison_encoder, self._recent_comparable, texts)
+        # Not cached: int8 activations are quantized over the whole batch, so a text's vector depends on the texts
+        # encoded with it, and a cache would make an answer depend on what was asked before (the same question and
+        # passages must give the same answer in a fresh conversation and in a used one).
+        unique = list(dict.fromkeys(texts))
+        found = dict(zip(unique, self.comparison_encoder.encode(unique, self.batch_size)))
+        return np.stack([found[t] for t in texts]) if texts else self.comparison_encoder.encode([], self.batch_size)
 
     def _encode_recent(self, encoder, recent: LRUCache, texts: list[str]) -> np.ndarray:
         """`encoder`'s vectors for texts, those encoded recently taken from `recent`."""
