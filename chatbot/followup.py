@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 from chatbot import entities
@@ -123,8 +124,14 @@ def _continued(runs: list[list[Turn]], question: str) -> int:
     if _PERSONAL.search(question):
         candidates = [n for n in candidates if _answered(runs[n]) or _names_someone(runs[n])] or candidates
     asked = stems(question)
-    best = max(reversed(candidates), key=lambda n: len(asked & stems(_said(runs[n]))))
-    return best if asked & stems(_said(runs[best])) else candidates[-1]
+    best = max(reversed(candidates), key=lambda n: len(asked & _said_stems(_said(runs[n]))))
+    return best if asked & _said_stems(_said(runs[best])) else candidates[-1]
+
+
+@lru_cache(maxsize=256)
+def _said_stems(said: str) -> frozenset[str]:
+    """The stems of what a topic said (read once per question for each earlier turn: kept)."""
+    return frozenset(stems(said))
 
 
 def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = None) -> Topic | None:
