@@ -101,6 +101,20 @@ def elliptical(question: str) -> bool:
 Foreign = Callable[[str, list[str], float], bool]
 
 
+# "He", "she": a person.
+_PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
+
+
+def _answered(run: list[Turn]) -> bool:
+    return any(not is_abstention(t.answer) for t in run)
+
+
+def _names_someone(run: list[Turn]) -> bool:
+    """Whether the run's questions name a person (assumed so when the recogniser is unavailable)."""
+    found = entities.spans([" ".join(t.question for t in run)], "who")
+    return found is None or bool(found[0])
+
+
 def topics(history: list[Turn], foreign: Foreign | None = None) -> list[list[Turn]]:
     """The conversation's topics, each the turns from the question that opened it, the one continued last at
     the end."""
@@ -145,19 +159,6 @@ def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = 
     subject = subject_of(re.sub(r"\s*\[\d+\]", "", answered[-1].answer)) if answered else []
     cited = list(dict.fromkeys(a for t in reversed(turns) for a in t.cited_article_ids))
     return Topic(turns[0].question, _said(turns), subject, cited)
-
-
-_PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
-
-
-def _answered(run: list[Turn]) -> bool:
-    return any(not is_abstention(t.answer) for t in run)
-
-
-def _names_someone(run: list[Turn]) -> bool:
-    """Whether the run's questions name a person (assumed so when the recogniser is unavailable)."""
-    found = entities.spans([" ".join(t.question for t in run)], "who")
-    return found is None or bool(found[0])
 
 
 def subject_of(answer: str) -> list[str]:
