@@ -66,7 +66,8 @@ def is_abstention(text: str) -> bool:
 
 class Notice(str):
     """A line for the user in an answer stream, not part of the answer: the text streamed before it is
-    dropped, and what follows is the answer (e.g. the extractive one after the LLM failed)."""
+    dropped, and what follows is the fallback's extractive answer (the LLM failed or is unavailable), which the
+    chain finalizes as extractive text, without the model-citation check."""
 
 
 class Answerer(ABC):
