@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 
 from langchain_core.documents import Document
 
-from chatbot import entities
+from chatbot import composer, entities
 from chatbot.answering import Answer, Answerer, ExtractiveAnswerer, Notice, finalize, is_abstention
 from index import priority
 from index.errors import UserError
@@ -25,6 +25,12 @@ from index.embeddings import SentenceTransformerEmbeddings
 from index.store import ArticleStore
 
 log = logging.getLogger(__name__)
+
+# A follow-up's passages within its topic's articles: the first FOLLOWUP_DEPTH found are reordered by their best
+# sentence, and a passage's rank as found adds FOLLOWUP_RANK_WEIGHT / (1 + rank). Both chosen on the odd half of
+# the dev conversations (docs/answers.md, eleventh round).
+FOLLOWUP_DEPTH = 10
+FOLLOWUP_RANK_WEIGHT = 0.2
 
 
 @dataclass
@@ -130,8 +136,10 @@ class NewsQA:
             docs = self.retriever.search(query, k=k, article_ids=filters.article_ids, **search)
         elif cited and plan.followup:
             # A follow-up most often asks more about the articles its topic cited: search them first.
-            # Within those articles the topic is given: the bare question picks the passage.
-            pinned = self.retriever.search(question, k=k, article_ids=cited, **search)
+            # Within those articles the topic is given: the bare question finds the passages, and the one
+            # whose best sentence says what is asked comes first.
+            pinned = self.retriever.search(question, k=FOLLOWUP_DEPTH, article_ids=cited, **search)
+            pinned = composer.by_best_sentence(pinned, plan.asks, self.store.embeddings.encode_comparable, FOLLOWUP_RANK_WEIGHT)
             general = self.retriever.search(query, k=k, **search)
             by_id = {d.id: d for d in pinned + general}
             docs = [by_id[i] for i in interleave([[d.id for d in pinned], [d.id for d in general]])[:k]]

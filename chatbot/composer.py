@@ -131,6 +131,23 @@ def sentences_of(passages: list[Document]) -> list[Sentence]:
     return found
 
 
+def by_best_sentence(passages: list[Document], asks: list[str], encode, rank_weight: float) -> list[Document]:
+    """The passages reordered by their best sentence's similarity to what is asked (the mean over `asks`), plus
+    `rank_weight` / (1 + the passage's rank as found). Every passage of an article carries its header, so within
+    one article the passage that holds the answering sentence stands out by that sentence, not as a whole."""
+    found = sentences_of(passages)
+    if not found:
+        return passages
+    asks = list(dict.fromkeys(asks))
+    vectors = encode(asks + [s.context for s in found])
+    similarity = (vectors[len(asks) :] @ vectors[: len(asks)].T).mean(axis=1)
+    best = np.full(len(passages), -1.0)
+    for sentence, value in zip(found, similarity):
+        best[sentence.position - 1] = max(best[sentence.position - 1], value)
+    score = best + rank_weight / (1 + np.arange(len(passages)))
+    return [passages[n] for n in np.argsort(-score, kind="stable")]
+
+
 def faq_pairs(passages: list[Document]) -> list[tuple[str, Sentence]]:
     """(question, its answer's first sentence) for each question a passage asks and answers: an FAQ pair kept
     by ingest (metadata `faq_question`), or a "Question: ...?" line followed by its answer."""

@@ -4,7 +4,9 @@ a question that opens a topic of its own is searched as in a fresh conversation.
 from __future__ import annotations
 
 import pytest
+from langchain_core.documents import Document
 
+from chatbot.composer import by_best_sentence
 from chatbot.followup import MAX_QUERY_WORDS, Turn, condense, is_followup, topic_of
 
 FIRST = Turn(
@@ -150,3 +152,23 @@ def test_what_else_is_not_answered_by_what_the_topic_said_already(seeded_chain):
     assert seeded_chain.plan("What else?", history).said.find(first.text.split(" [")[0]) >= 0
     more = seeded_chain.ask("What else?", history)
     assert not more.abstained and more.citations[0].sentence not in first.text, more.text
+
+
+def test_within_the_topics_articles_the_passage_whose_sentence_answers_comes_first(embeddings):
+    """Every passage of an article is searched with its header and the topic's words, so they score alike as
+    wholes; a follow-up's passages are reordered by their best sentence ("When will it reopen?" -> the date)."""
+    title = "Riverton council closes the Market Street bridge for repairs"
+    bodies = [
+        "The Riverton council voted on Tuesday to close the Market Street bridge for repairs. Residents have criticised the plan at several public meetings.",
+        "The Market Street bridge will reopen in October 2024, once the new supports have been tested under load.",
+        "Mayor Dana Ortiz said the decision to close the Market Street bridge was difficult for the council and for the shops on both banks.",
+        "Repairs to the Market Street bridge are expected to cost $4.2 million, paid from the state roads fund, the council said.",
+        "Traffic will be diverted through the Elm Road tunnel while the works go on, adding ten minutes to bus journeys.",
+    ]
+    found = [Document(page_content=b, metadata={"article_id": "bridge", "title": title}, id=f"bridge:{n}") for n, b in enumerate(bodies)]
+    asks = ["When will it reopen?", "When will it reopen? Why did the Riverton council close the Market Street bridge?"]
+    ordered = by_best_sentence(found, asks, embeddings.encode_comparable, rank_weight=0.2)
+    assert ordered[0].id == "bridge:1"
+    assert sorted(d.id for d in ordered) == sorted(d.id for d in found)
+    # the rank as found still counts: with a large weight the order found stands
+    assert [d.id for d in by_best_sentence(found, asks, embeddings.encode_comparable, rank_weight=10.0)] == [d.id for d in found]
