@@ -37,8 +37,9 @@ KIND_PATTERNS = {
     # answered by "$345 million").
     "count": re.compile(rf"{_PLAIN_NUMBER}|\b(?:{_NUMBER_WORDS}|none|no one|nobody)\b", re.I),
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
-    # An amount has its currency: "15 million to 20 million new two-wheelers" says no price.
-    "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|\b(?:free|no charge)\b", re.I),
+    # An amount has its currency: "15 million to 20 million new two-wheelers" says no price. "Free" is a price
+    # ("the app is free", "free of charge"), "free from biases" and "free to leave" are not.
+    "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|\bfree\b(?!\s+(?:from|to|of(?!\s+charge)|will|speech|agency|agent|throw|kick)\b)|\bno charge\b", re.I),
     "when": re.compile(
         rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
         r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|last (?:week|month|year|season|night))\b"

@@ -264,6 +264,13 @@ def test_an_ordinal_is_not_a_count():
     assert holds_kind("The app saw over 100,000 downloads in its first 48 hours.", "count")
 
 
+def test_free_is_a_price_only_when_it_says_what_something_costs():
+    question = "What salary will he get in the new role?"
+    assert not holds_kind("Ensuring that all AI algorithms are transparent, free from biases, and designed for patients.", "money", question)
+    assert not holds_kind("He became a free agent after the season and was free to join any club.", "money", question)
+    assert holds_kind("The app is free, and the Pro tier is free of charge for students.", "money", question)
+
+
 def test_a_count_counts_the_thing_asked_about(embeddings):
     article = (
         "Researchers at the Riverton medical school adjusted the feeding schedule of groups of mice so that they only ate "
