@@ -40,9 +40,10 @@ KIND_PATTERNS = {
     # An amount has its currency: "15 million to 20 million new two-wheelers" says no price. "Free" is a price
     # ("the app is free", "free of charge"), "free from biases" and "free to leave" are not.
     "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|\bfree\b(?!\s+(?:from|to|of(?!\s+charge)|will|speech|agency|agent|throw|kick)\b)|\bno charge\b", re.I),
+    # A month is capitalised ("It may be over a decade since ..." names no date); "this week" and "next week" are times.
     "when": re.compile(
-        rf"\b(?:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
-        r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|last (?:week|month|year|season|night))\b"
+        rf"\b(?-i:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
+        r"|\b(?:yesterday|today|tonight|tomorrow|ago|earlier this|later this|(?:last|this|next) (?:week|weekend|month|year|season|night))\b"
         r"|\b\d{1,2}(?::\d\d)?\s*(?:a\.m\.|p\.m\.|am|pm)(?!\w)",
         re.I,
     ),

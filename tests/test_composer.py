@@ -271,6 +271,14 @@ def test_free_is_a_price_only_when_it_says_what_something_costs():
     assert holds_kind("The app is free, and the Pro tier is free of charge for students.", "money", question)
 
 
+def test_a_month_is_a_date_only_when_capitalised_and_this_week_is_a_time():
+    question = "When did they get married?"
+    assert not holds_kind("It may be over a decade since they ended their marriage.", "when", question)
+    assert not holds_kind("Protesters march on the capital as the couple marry.", "when", question)
+    assert holds_kind("They married in May 2004, after three months of dating.", "when", question)
+    assert holds_kind("He may come in this week or next week to sign the agreement.", "when", "When might he come in to sign it?")
+
+
 def test_a_count_counts_the_thing_asked_about(embeddings):
     article = (
         "Researchers at the Riverton medical school adjusted the feeding schedule of groups of mice so that they only ate "
