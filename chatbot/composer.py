@@ -28,7 +28,9 @@ _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
     r"|million|billion|trillion|dozen|half|double|twice|percent"
 )
-_CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|kronor|krona|roubles?|rubles?|won|pesos?)"
+_CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|kronor|krona|roubles?|rubles?|pesos?)"
+# The Korean won after a sum ("1.5 trillion won", "10,000 won"), not the verb ("in 2022 won the cup", "$8 won’t stop bots").
+_WON = r"\b\d[\d,.]*\s*(?:million|billion|trillion)\s+won\b|\b\d{1,3}(?:,\d{3})+\s+won\b(?!['’])"
 _PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?(?!\d|st\b|nd\b|rd\b|th\b)"
 # What a sentence must hold to answer each kind of question.
 KIND_PATTERNS = {
@@ -39,7 +41,7 @@ KIND_PATTERNS = {
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
     # An amount has its currency: "15 million to 20 million new two-wheelers" says no price. "Free" is a price
     # ("the app is free", "free of charge"), "free from biases" and "free to leave" are not.
-    "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|\bfree\b(?!\s+(?:from|to|of(?!\s+charge)|will|speech|agency|agent|throw|kick)\b)|\bno charge\b", re.I),
+    "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|{_WON}|\bfree\b(?!\s+(?:from|to|of(?!\s+charge)|will|speech|agency|agent|throw|kick)\b)|\bno charge\b", re.I),
     # A month is capitalised ("It may be over a decade since ..." names no date); "this week" and "next week" are times.
     "when": re.compile(
         rf"\b(?-i:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"

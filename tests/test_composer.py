@@ -279,6 +279,13 @@ def test_a_month_is_a_date_only_when_capitalised_and_this_week_is_a_time():
     assert holds_kind("He may come in this week or next week to sign the agreement.", "when", "When might he come in to sign it?")
 
 
+def test_won_is_a_currency_only_after_a_sum():
+    question = "How much did the club pay for him?"
+    assert not holds_kind("The club reached the semi-finals in 2020, and in 2022 won its first ever trophy.", "money", question)
+    assert holds_kind("Samsung will invest 1.5 trillion won in the plant.", "money", question)
+    assert holds_kind("Of the 17, 6 won anyway.", "count", "How many of them won?")
+
+
 def test_a_count_counts_the_thing_asked_about(embeddings):
     article = (
         "Researchers at the Riverton medical school adjusted the feeding schedule of groups of mice so that they only ate "
