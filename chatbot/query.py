@@ -9,6 +9,8 @@ from functools import lru_cache
 
 from dateutil import parser as dateparser
 
+from index.text import split_sentences
+
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(
     rf"\b(?:(?:{MONTHS})\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}|\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}\s+(?:{MONTHS})\s+\d{{4}})\b",
@@ -148,7 +150,7 @@ _NOT_A_NAME = set(
     "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
 )
 # Also a request's verb ("Tell me more", "Explain that", "Give me the details"): capitalised by position, not a name.
-_SENTENCE_START = re.compile(r"^(?:[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Beyond|Across|Among|Over|Under|Out|Why|Whom)$")
+_SENTENCE_START = re.compile(r"^(?:OK|Ok|Okay|Thanks|Hi|Hello|Hey|Great|Right|Well|Sure|Cool|Fine|Wow|Interesting|Hmm|[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Beyond|Across|Among|Over|Under|Out|Why|Whom)$")
 _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
@@ -156,10 +158,21 @@ _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Fri
 _WHO_IS_NAMED = re.compile(rf"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:the\s+)?{_CAPITALISED.pattern}\s*\??\s*$")
 
 
+# "What's", "Who's", "Where're", "Who'll": a wh-word's contraction reads as the wh-word and its verb.
+_CONTRACTED = re.compile(r"\b(what|who|where|when|why|how|which|that|there|here|it)['’](s|re|ll)\b", re.I)
+_FULL_VERB = {"s": "is", "re": "are", "ll": "will"}
+
+
+def expanded(question: str) -> str:
+    """The question with its wh-contractions written out ("Who's Bill Kenwright?" -> "Who is Bill Kenwright?")."""
+    return _CONTRACTED.sub(lambda m: f"{m.group(1)} {_FULL_VERB[m.group(2).lower()]}", question)
+
+
 def answer_kind(question: str) -> str:
     """who / when / where / money / count / number / why, or "what" for anything else: the wh-phrase the question
     opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
     <name>?" asks what, as "What is ...?" does."""
+    question = expanded(question)
     if _WHO_IS_NAMED.match(question):
         return "what"
     found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]
@@ -186,22 +199,24 @@ def asked_parts(question: str) -> list[str]:
 
 def named_phrases(question: str, outlets: list[str] = ()) -> list[str]:
     """The names, numbers and quoted titles a question is about ("Alaska", "2022", "David Sutter"), without
-    known outlets, dates (the date search handles them) or words capitalised only for starting the question."""
-    dated = {m.span() for m in _DATE.finditer(question)}
+    known outlets, dates (the date search handles them) or words capitalised only for starting a sentence of the
+    question ("OK. Who won?", "Is it good? What's it rated?")."""
     found: list[str] = []
-    for match in _CAPITALISED.finditer(question):
-        if any(s <= match.start() < e for s, e in dated):
-            continue
-        words = [w for w in re.split(r"\s+", match.group(0).strip(" .,'’")) if w]
-        if match.start() == len(question) - len(question.lstrip()) and words and _SENTENCE_START.match(words[0]):
-            words = words[1:]  # capitalised only for starting the question: "Until when ...", "Going back to ..."
-        while words and (words[0].strip(".") in _NOT_A_NAME or _DAY_OR_MONTH.match(words[0])):
-            words = words[1:]
-        while words and (words[-1].lower() in {"of", "de", "the", "and", "&"} or _DAY_OR_MONTH.match(words[-1])):
-            words = words[:-1]
-        phrase = re.sub(r"['’]s$", "", " ".join(words)).strip(" .,")
-        if phrase and not _is_outlet(phrase, outlets) and not (phrase.isdigit() and int(phrase) <= 31):
-            found.append(phrase)
+    for sentence in split_sentences(expanded(question)):
+        dated = {m.span() for m in _DATE.finditer(sentence)}
+        for match in _CAPITALISED.finditer(sentence):
+            if any(s <= match.start() < e for s, e in dated):
+                continue
+            words = [w for w in re.split(r"\s+", match.group(0).strip(" .,'’")) if w]
+            if match.start() == 0 and words and _SENTENCE_START.match(words[0]):
+                words = words[1:]  # capitalised only for starting the sentence: "Until when ...", "Going back to ..."
+            while words and (words[0].strip(".") in _NOT_A_NAME or _DAY_OR_MONTH.match(words[0])):
+                words = words[1:]
+            while words and (words[-1].lower() in {"of", "de", "the", "and", "&"} or _DAY_OR_MONTH.match(words[-1])):
+                words = words[:-1]
+            phrase = re.sub(r"['’]s$", "", " ".join(words)).strip(" .,")
+            if phrase and not _is_outlet(phrase, outlets) and not (phrase.isdigit() and int(phrase) <= 31):
+                found.append(phrase)
     found += [m.group(1).strip() for m in _QUOTED_NAME.finditer(question) if not _is_outlet(m.group(1), outlets)]
     return list(dict.fromkeys(found))
 

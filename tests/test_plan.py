@@ -37,3 +37,21 @@ def test_the_question_is_parsed_once_per_ask(seeded_store, settings, monkeypatch
     answer = chain.ask("What did Fortune report about rare earth minerals this week?")
     assert answer.query
     assert calls == {"freshness": 1, "find_outlets": 1, "find_dates": 1}
+
+
+def test_a_contraction_or_a_second_sentence_is_not_a_name():
+    # "What's" is "What is", and a word that starts a sentence of the question is capitalised for that alone.
+    assert understand("Is it suitable for kids? What's it rated?", []).names == []
+    assert understand("OK. Who won the Nobel Prize in chemistry?", []).names == ["Nobel Prize"]
+    assert understand("Thanks. What did Putin say about Alaska?", []).names == ["Putin", "Alaska"]
+    assert understand("Who's Bill Kenwright?", []).kind == understand("Who is Bill Kenwright?", []).kind == "what"
+    assert understand("Where's it sold?", []).kind == "where"
+    # Abbreviations do not end a sentence: names that hold them stay whole.
+    assert understand("Is Warner Bros. Discovery selling CNN?", []).names == ["Warner Bros. Discovery", "CNN"]
+
+
+@pytest.mark.slow
+def test_a_question_after_a_greeting_is_answered(seeded_store, settings):
+    chain = build_chain(settings, store=seeded_store)
+    answer = chain.ask("OK. What did Putin say about rare earth minerals?")
+    assert not answer.abstained and "don't mention" not in answer.text
