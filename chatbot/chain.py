@@ -94,6 +94,7 @@ class NewsQA:
     def plan(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> QueryPlan:
         """The one understanding of the question, read by the retriever and the answerer."""
         filters = filters or Filters()
+        question = self.retriever.truecase(question)  # "who is the ceo of irobot?" names iRobot as a question with capitals does
         followup = is_followup(question, history or [], self.retriever.foreign)
         topic = topic_of(history, question, self.retriever.foreign) if followup else None  # the conversation's state, read once
         plan = understand(

@@ -428,9 +428,12 @@ def _passage_ids(docs) -> list[str]:
     return [d.id or d.metadata.get("chunk_id", "") for d in docs]
 
 
-def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: list[Path], progress: bool = False) -> dict:
-    """Every file's conversations through one chain: figures per file and combined, each with its halves."""
+def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: list[Path], progress: bool = False, lowercase: bool = False) -> dict:
+    """Every file's conversations through one chain: figures per file and combined, each with its halves; with
+    `lowercase`, every question asked in lower case."""
     benches = {str(file): read_conversations(file) for file in files}
+    if lowercase:
+        benches = {name: [{**c, "turns": [{**t, "question": t["question"].lower()} for t in c["turns"]]} for c in convs] for name, convs in benches.items()}
     chain = eval_chain(settings, max(settings.k, CONVERSATION_K))
     ensure_indexed(chain.store, load_articles(corpus_paths), progress)
     turns = {name: play_conversations(chain, conversations, file=name) for name, conversations in benches.items()}
@@ -439,6 +442,7 @@ def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: 
         **summarize_with_halves(everything),
         "by_file": {name: summarize_with_halves(played) for name, played in turns.items()},
         "misses": [_miss(t) for t in everything if t.get("hit") is False],
+        "lowercase": lowercase,
     }
 
 

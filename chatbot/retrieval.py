@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
@@ -19,6 +20,8 @@ from chatbot.settings import Settings
 from index.lexical import LexicalIndex
 from index.store import ArticleStore
 from index.text import rough_sentences
+
+_WORD = re.compile(r"\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\b")
 
 
 
@@ -123,6 +126,14 @@ class HybridRetriever(BaseRetriever):
         """Whether `text` holds a specific term (in at most `max_share` of the chunks) that none of `article_ids`
         holds: it points away from a conversation about those articles."""
         return bool(self.lexical().absent_terms(text, article_ids, max_share))
+
+    def truecase(self, question: str) -> str:
+        """A question typed without capitals ("who is the ceo of irobot?") with its words written as the archive
+        writes them ("who is the CEO of iRobot?"), so its names are read as names; any other question as it is."""
+        if question[1:] != question[1:].lower():
+            return question
+        lexical = self.lexical()
+        return _WORD.sub(lambda m: lexical.written_as(m.group()), question)
 
     def unknown(self, names: list[str]) -> list[str]:
         """The names no indexed chunk mentions at all (a word of theirs is nowhere in the archive)."""

@@ -45,6 +45,15 @@ FORMAT = 3  # bump when the schema changes: an index of another format is set as
 _FOOTER, _FOOTER_MAGIC = struct.Struct("<II"), 1337  # every tantivy file ends in (footer length, magic)
 
 
+# A lower-case question's names, as the archive writes them (`LexicalIndex.written_as`).
+WRITTEN_AS_PASSAGES = 20
+WRITTEN_AS_SHARE = 0.8
+# A word stands alone within a sentence after a lower-case word (not one that ends a sentence) and before
+# anything but a capitalised word: "said Putin on", not "Vladimir Putin", "Putin Says", "University of Michigan", "Date of Birth" or "... week. Putin".
+_AFTER_LOWER = re.compile(r"(?:^|\s)(?!(?:of|for|de|and)\s)[a-z0-9][\w'’-]*[,;]?\s+$")
+_BEFORE_NAME = re.compile(r"\s+(?:(?:of|for|de|and|&)\s+(?:the\s+)?)?[A-Z]")
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
 
@@ -326,6 +335,32 @@ class LexicalIndex:
         hits = searcher.search(tantivy.Query.term_set_query(self.schema, "id", list(ids)), len(ids), count=False).hits
         docs = [searcher.doc(address) for _, address in hits]
         return {d["id"][0]: (bytes(d["passage"][0]).decode(), json.loads(bytes(d["metadata"][0]))) for d in docs}
+
+    def written_as(self, word: str, passages: int = WRITTEN_AS_PASSAGES) -> str:
+        """How the archive writes a word typed in lower case: the form it uses when the word stands alone within a
+        sentence, when at least `WRITTEN_AS_SHARE` of those uses are not lower case ("irobot" -> "iRobot", "putin" ->
+        "Putin"), read from the `passages` chunks that hold the word most, one vote per article and form; else the word as given ("energy", and
+        "university", capitalised mostly within longer names such as "Carnegie Mellon University")."""
+        terms = tokenize([word])[0]
+        if len(terms) != 1:
+            return word  # a stopword, or a word BM25 splits
+        searcher = self.searcher
+        hits = searcher.search(self._term("tokens", terms[0]), passages, count=False).hits
+        pattern = re.compile(rf"(?<![\w'’-]){re.escape(word)}(?![\w-])", re.I)
+        uses: Counter = Counter()  # form -> times written so
+        articles: dict[str, set[str]] = {}  # form -> the articles that write it so: one long article is one vote
+        for _, address in hits:
+            doc = searcher.doc(address)
+            text = bytes(doc["passage"][0]).decode()
+            for m in pattern.finditer(text):
+                if _AFTER_LOWER.search(text, max(0, m.start() - 40), m.start()) and not _BEFORE_NAME.match(text, m.end()):
+                    uses[m.group()] += 1
+                    articles.setdefault(m.group(), set()).add(doc["article_id"][0])
+        forms = Counter({form: len(ids) for form, ids in articles.items()})
+        written = sum(n for form, n in forms.items() if form != form.lower())
+        if sum(n for form, n in uses.items() if form != form.lower()) < 2 or written < WRITTEN_AS_SHARE * sum(forms.values()):
+            return word
+        return next(form for form, _ in forms.most_common() if form != form.lower())
 
     def knows(self, text: str) -> bool:
         """Whether every word of `text` (as BM25 reads it) occurs somewhere in the indexed chunks."""

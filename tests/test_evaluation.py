@@ -304,6 +304,11 @@ def test_eval_conversations_command_plays_follow_ups(small_bench, tmp_path):
                  "--store", str(small_bench / "store"))
     assert table.returncode == 0, table.stderr
     assert "combined odd" in table.stdout and "same_as_fresh" in table.stdout
+    lower = _run("eval", "conversations", "--file", str(file), "--corpus", str(small_bench / "corpus.json"),
+                 "--store", str(small_bench / "store"), "--json", "--lowercase")
+    assert lower.returncode == 0, lower.stderr
+    lowered = json.loads(lower.stdout)
+    assert lowered["lowercase"] and not result["lowercase"] and lowered["turns"] == 6 and lowered["first_hit@5"] > 0
 
 
 def test_eval_commands_name_a_bad_file(tmp_path):

@@ -55,3 +55,11 @@ def test_a_question_after_a_greeting_is_answered(seeded_store, settings):
     chain = build_chain(settings, store=seeded_store)
     answer = chain.ask("OK. What did Putin say about rare earth minerals?")
     assert not answer.abstained and "don't mention" not in answer.text
+
+
+@pytest.mark.slow
+def test_a_question_typed_in_lower_case_names_what_the_same_question_with_capitals_names(seeded_store, settings):
+    chain = build_chain(settings, store=seeded_store)
+    lower = chain.plan("what did putin say about rare earth minerals?")
+    assert lower.names == chain.plan("What did Putin say about rare earth minerals?").names == ["Putin"]
+    assert chain.plan("What did putin say to NATO?").names == ["NATO"]  # a question with capitals is read as typed

@@ -179,3 +179,19 @@ def test_the_bm25_rescore_is_bm25s_with_the_configured_parameters():
     mine = bm25(query, chunks, idfs, sum(map(len, chunks)) / len(chunks), 0.9, 0.3)
     assert mine == pytest.approx([float(s) for s in reference.get_scores(query)], rel=1e-6)
     assert mine[1] == 0 and mine[0] > mine[3] > 0
+
+
+def test_a_lower_case_word_is_written_as_the_archive_writes_it(tmp_path):
+    passages = [
+        "Amazon has agreed to buy iRobot. The deal gives iRobot new money, and iRobot will keep its name.",
+        "Vladimir Putin said on Monday that talks could start. Aides said that Putin was ready, then Putin smiled.",
+        "The university said the study was small. Researchers at Carnegie Mellon University and the University of "
+        "Michigan led it; the university will publish it in March.",
+        "Date of Birth: 14/04/05. Date of Birth: 12/04/05.",  # a form's list: capitalised, but not as a name
+        "She found her birth mother in 2021, and her birth records were sealed.",
+    ]
+    ids = [f"a{n}" for n in range(len(passages))]
+    lexical = lexical_of(tmp_path, ids, passages, [{}] * len(passages))
+    assert [lexical.written_as(w) for w in ("irobot", "putin", "university", "birth", "mother", "the")] == [
+        "iRobot", "Putin", "university", "birth", "mother", "the",
+    ]
