@@ -150,6 +150,7 @@ _NOT_A_NAME = set(
     "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
 )
 # Also a request's verb ("Tell me more", "Explain that", "Give me the details"): capitalised by position, not a name.
+_CONTRACTION_END = re.compile(r"['’](?:d|m|ve|ll|s|re)$")  # "I'd", "It's", "They're" are "I", "It", "They"
 _SENTENCE_START = re.compile(r"^(?:OK|Ok|Okay|Thanks|Hi|Hello|Hey|Great|Right|Well|Sure|Cool|Fine|Wow|Interesting|Hmm|[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Beyond|Across|Among|Over|Under|Out|Why|Whom)$")
 _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
@@ -210,7 +211,7 @@ def named_phrases(question: str, outlets: list[str] = ()) -> list[str]:
             words = [w for w in re.split(r"\s+", match.group(0).strip(" .,'’")) if w]
             if match.start() == 0 and words and _SENTENCE_START.match(words[0]):
                 words = words[1:]  # capitalised only for starting the sentence: "Until when ...", "Going back to ..."
-            while words and (words[0].strip(".") in _NOT_A_NAME or _DAY_OR_MONTH.match(words[0])):
+            while words and (_CONTRACTION_END.sub("", words[0].strip(".")) in _NOT_A_NAME or _DAY_OR_MONTH.match(words[0])):
                 words = words[1:]
             while words and (words[-1].lower() in {"of", "de", "the", "and", "&"} or _DAY_OR_MONTH.match(words[-1])):
                 words = words[:-1]

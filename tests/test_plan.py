@@ -44,6 +44,8 @@ def test_a_contraction_or_a_second_sentence_is_not_a_name():
     assert understand("Is it suitable for kids? What's it rated?", []).names == []
     assert understand("OK. Who won the Nobel Prize in chemistry?", []).names == ["Nobel Prize"]
     assert understand("Thanks. What did Putin say about Alaska?", []).names == ["Putin", "Alaska"]
+    assert understand("I'd like to know why the EU is investigating X", []).names == ["EU", "X"]
+    assert understand("They're saying what about NATO?", []).names == ["NATO"]
     assert understand("Who's Bill Kenwright?", []).kind == understand("Who is Bill Kenwright?", []).kind == "what"
     assert understand("Where's it sold?", []).kind == "where"
     # Abbreviations do not end a sentence: names that hold them stay whole.
