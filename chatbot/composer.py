@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 
 from chatbot import entities
 from chatbot.plan import QueryPlan
-from chatbot.query import MONTHS, asked_thing
+from chatbot.query import MONTHS, asked_thing, defined_subject
 from index.text import WORD, split_sentences, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
@@ -215,10 +215,26 @@ def plain(text: str) -> str:
     return " ".join(WORD.findall(text.lower()))
 
 
+def describes(text: str, subject: str) -> bool:
+    """Whether the text says what `subject` is: "Bill Kenwright, an acclaimed ... producer, ...", "EBT-101 is a
+    ...", "The therapy, named EBT-101, ...", "the Digital Services Act (DSA)"; a person may be named by surname."""
+    forms = [subject] + ([subject.split()[-1]] if len(subject.split()) > 1 and subject.split()[-1][:1].isupper() else [])
+    said = "|".join(re.escape(f) for f in forms)
+    return bool(
+        re.search(rf"\b(?:{said})(?:['’]s)?\s*,\s+(?:a|an|the|who|which|whose|one|[a-z][a-z-]+\s+(?:of|at|for|in|and|with|to))\b", text)
+        or re.search(rf"\b(?:{said})\s+(?:is|was|are|were|has been|had been)\s+(?:a|an|the|one)\b", text)
+        or re.search(rf"\b(?:named|called|dubbed|known as)\s+(?:{said})\b", text)
+        or (subject.isupper() and f"({subject})" in text)
+    )
+
+
 def kind_matches(texts: list[str], kind: str, question: str = "") -> list[bool]:
     """Which texts hold the kind of thing asked for, beyond the names the question itself gives: a person or
     organisation (who) or a place (where) by the named-entity recogniser, a number, a date or a reason by
-    patterns."""
+    patterns, a description of the name a "Who is / What is <name>?" question gives."""
+    if kind == "definition":
+        subject = defined_subject(question)
+        return [bool(subject) and describes(t, subject) for t in texts]
     if kind in entities.LABELS:
         found = entities.spans(texts, kind)
         if found is not None:
@@ -297,7 +313,7 @@ def not_mentioned(names: list[str]) -> str:
 MUST_HOLD = ("money", "count", "when")
 # Names the recogniser finds less reliably: a sentence naming someone (some organisation) the question does not is
 # preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
-PREFER = ("who", "organisation")
+PREFER = ("who", "organisation", "definition")
 KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 

@@ -25,7 +25,7 @@ class QueryPlan:
     digest: bool = False  # "What's new today?": recency asked for and no topic
     long: bool = False  # many words of its own: BM25 weighs more
     # What an answer must hold, from the question's own words:
-    kind: str = "what"  # who / when / where / number / why / what
+    kind: str = "what"  # who / when / where / number / why / definition / what
     thing: str = ""  # the noun a "which X" question asks for
     names: list[str] = field(default_factory=list)  # names, numbers and titles it is about
     unknown: list[str] = field(default_factory=list)  # those of its names the archive never mentions (set by the chain)

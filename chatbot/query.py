@@ -155,8 +155,14 @@ _SENTENCE_START = re.compile(r"^(?:OK|Ok|Okay|Thanks|Hi|Hello|Hey|Great|Right|We
 _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
-# "Who is Richard Teng?" asks what he is, not for a name: the question gives it.
-_WHO_IS_NAMED = re.compile(rf"^\s*(?i:who\s+(?:is|was|are|were))\s+(?:the\s+)?{_CAPITALISED.pattern}\s*\??\s*$")
+# "Who is Richard Teng?" asks what he is, not for a name: the question gives it. "What is EBT-101?" asks the same.
+_WHO_IS_NAMED = re.compile(rf"^\s*(?i:(?:who|what)\s+(?:is|was|are|were))\s+(?:the\s+)?(?P<subject>{_CAPITALISED.pattern})\s*\??\s*$")
+
+
+def defined_subject(question: str) -> str:
+    """What a "Who is <name>?" / "What is <name>?" question asks to have described ("Bill Kenwright"), or ""."""
+    match = _WHO_IS_NAMED.match(expanded(question))
+    return match.group("subject").strip() if match else ""
 
 
 # "What's", "Who's", "Where're", "Who'll": a wh-word's contraction reads as the wh-word and its verb.
@@ -170,12 +176,12 @@ def expanded(question: str) -> str:
 
 
 def answer_kind(question: str) -> str:
-    """who / when / where / money / count / number / why, or "what" for anything else: the wh-phrase the question
+    """who / when / where / money / count / number / why / definition, or "what" for anything else: the wh-phrase the question
     opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
-    <name>?" asks what, as "What is ...?" does."""
+    <name>?" and "What is <name>?" ask for a description of the name: "definition"."""
     question = expanded(question)
     if _WHO_IS_NAMED.match(question):
-        return "what"
+        return "definition"
     found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]
     opening = re.match(r"\s*(?:and\s+|so\s+|but\s+)?(what|which|who|whom|whose|when|where|why|how)\b", question, re.I)
     if opening and not any(start <= opening.start(1) + 1 for start, _, _ in found):

@@ -445,3 +445,22 @@ def test_which_hospital_is_not_answered_by_a_sentence_naming_none(embeddings):
     )
     result = answer(embeddings, "Which hospital treated Allison Miller?", docs(article))
     assert result.abstained and "which hospital" in result.text, result.text
+
+
+PROFILE = (
+    "Dana Ortiz spoke to reporters outside the town hall on Tuesday about the bridge. "
+    "Residents have praised Dana Ortiz for the bridge plan since the summer. "
+    "Dana Ortiz, a former civil engineer, was elected mayor of Riverton in 2019. "
+    "The RRA will pay for the repairs, Dana Ortiz said on Tuesday. "
+    "The RRA has not said when the tender for the RRA repairs will open. "
+    "The works are overseen by the Riverton Roads Authority (RRA), which owns every bridge in the town."
+)
+
+
+@pytest.mark.parametrize(
+    "question, described",
+    [("Who is Dana Ortiz?", "a former civil engineer"), ("Who's Dana Ortiz?", "a former civil engineer"), ("What is the RRA?", "Riverton Roads Authority (RRA)")],
+)
+def test_who_is_or_what_is_a_name_is_answered_by_the_sentence_that_says_what_it_is(embeddings, question, described):
+    result = answer(embeddings, question, docs(PROFILE))
+    assert described in result.citations[0].sentence, result.text
