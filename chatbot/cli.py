@@ -559,14 +559,14 @@ def eval_conversations(
     corpus: Path = typer.Option(MULTIHOP_CORPUS, "--corpus", help="Articles to index besides seeds/ (default: the MultiHop-RAG corpus)."),
     store: Optional[Path] = typer.Option(None, "--store", help="Store folder to index into and search (default: the usual store)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
-    lowercase: bool = typer.Option(False, "--lowercase", help="Ask every question in lower case, as people often type."),
+    typed: str = typer.Option("as-written", "--typed", help="Ask every question as people often type it: as-written, lowercase, no-question-mark or wrapped (\"Can you tell me ...\")."),
 ) -> None:
     """Play multi-turn conversations through the chat's follow-up handling; report evidence hit@5, the answers'
     figures and abstention, for the odd- and even-numbered conversations too."""
     from chatbot.evaluation import EvalInputError, conversation_table, evaluate_conversations
 
     try:
-        result = evaluate_conversations(_eval_settings(store), files, [corpus, SEEDS_DIR], progress=sys.stderr.isatty(), lowercase=lowercase)
+        result = evaluate_conversations(_eval_settings(store), files, [corpus, SEEDS_DIR], progress=sys.stderr.isatty(), typed=typed)
     except EvalInputError as exc:
         fail(str(exc))
     typer.echo(json.dumps(result, indent=1, ensure_ascii=False) if as_json else conversation_table(result))

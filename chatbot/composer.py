@@ -218,6 +218,8 @@ def plain(text: str) -> str:
 def describes(text: str, subject: str) -> bool:
     """Whether the text says what `subject` is: "Bill Kenwright, an acclaimed ... producer, ...", "EBT-101 is a
     ...", "The therapy, named EBT-101, ...", "the Digital Services Act (DSA)"; a person may be named by surname."""
+    if not subject:
+        return False
     forms = [subject] + ([subject.split()[-1]] if len(subject.split()) > 1 and subject.split()[-1][:1].isupper() else [])
     said = "|".join(re.escape(f) for f in forms)
     return bool(

@@ -428,12 +428,23 @@ def _passage_ids(docs) -> list[str]:
     return [d.id or d.metadata.get("chunk_id", "") for d in docs]
 
 
-def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: list[Path], progress: bool = False, lowercase: bool = False) -> dict:
-    """Every file's conversations through one chain: figures per file and combined, each with its halves; with
-    `lowercase`, every question asked in lower case."""
+# How people type questions, for `eval conversations --typed`: the same conversations asked otherwise.
+TYPED = {
+    "as-written": lambda q: q,
+    "lowercase": str.lower,
+    "no-question-mark": lambda q: q.rstrip(" ?"),
+    "wrapped": lambda q: f"Can you tell me {q[:1].lower()}{q[1:]}",
+}
+
+
+def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: list[Path], progress: bool = False, typed: str = "as-written") -> dict:
+    """Every file's conversations through one chain: figures per file and combined, each with its halves; every
+    question rewritten as `typed` (a key of TYPED)."""
+    if typed not in TYPED:
+        raise EvalInputError(f"--typed must be one of {', '.join(TYPED)}, not {typed!r}")
     benches = {str(file): read_conversations(file) for file in files}
-    if lowercase:
-        benches = {name: [{**c, "turns": [{**t, "question": t["question"].lower()} for t in c["turns"]]} for c in convs] for name, convs in benches.items()}
+    rewrite = TYPED[typed]
+    benches = {name: [{**c, "turns": [{**t, "question": rewrite(t["question"])} for t in c["turns"]]} for c in convs] for name, convs in benches.items()}
     chain = eval_chain(settings, max(settings.k, CONVERSATION_K))
     ensure_indexed(chain.store, load_articles(corpus_paths), progress)
     turns = {name: play_conversations(chain, conversations, file=name) for name, conversations in benches.items()}
@@ -442,7 +453,7 @@ def evaluate_conversations(settings: Settings, files: list[Path], corpus_paths: 
         **summarize_with_halves(everything),
         "by_file": {name: summarize_with_halves(played) for name, played in turns.items()},
         "misses": [_miss(t) for t in everything if t.get("hit") is False],
-        "lowercase": lowercase,
+        "typed": typed,
     }
 
 

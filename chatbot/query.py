@@ -140,7 +140,7 @@ _THING = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+|other\s+)?
 _NOT_A_THING = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "would", "will", "should", "might", "may", "about", "happened", "happens", "else", "the", "a", "an", "it", "they", "he", "she", "we", "you", "i", "this", "that", "these", "those", "of", "in", "on"}
 # A second question joined to the first: "Who led the research, and where was it published?"
 _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:who|whom|what|when|where|why|how)\b)", re.I)
-_NAME_WORD = r"(?:[A-Z][\w'’.&-]*|\d+(?:[.,]\d+)*%?(?![\w]))"
+_NAME_WORD = r"(?:[A-Z][\w'’.&-]*\+*|\d+(?:[.,]\d+)*%?(?![\w]))"  # "Kids+", "Disney+" keep their "+"
 _CAPITALISED = re.compile(rf"{_NAME_WORD}(?:\s+(?:of|de|du|van|von|der|the|and|&)?\s*{_NAME_WORD})*")
 # Titles in double quotes ("Eras Tour"); single quotes are left alone: they are also apostrophes.
 _QUOTED_NAME = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
@@ -261,6 +261,31 @@ def unknown_sources(question: str, outlets: list[str]) -> list[str]:
 _URL_ONLY = re.compile(r"^\s*<?(?:https?://|www\.)\S+>?\s*$", re.I)
 _LETTERS = re.compile(r"[^\W\d_]")
 OTHER_LANGUAGE_WORDS = 2  # function words of another language, and more of them than of English, make a question foreign
+
+
+# How people wrap a question: "Can you tell me why ...", "Do you know who ...", "I'd like to know how much ...".
+_WRAPPER = re.compile(
+    r"^\s*(?:(?:hi|hey|hello|ok|okay|so|and|thanks)[,!.]?\s+)?"
+    r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|show|remind)\s+me\s+|(?:please\s+)?tell\s+me\s+|"
+    r"do\s+you\s+know\s+|i(?:['’]d|\s+would)\s+like\s+to\s+know\s+|i\s+(?:want|need)\s+to\s+know\s+|i\s+wonder\s+|"
+    r"i['’]m\s+curious\s+(?:about\s+)?|any\s+idea\s+)"
+    r"(?=(?:who|whom|whose|what|when|where|why|how|which)\b)",
+    re.I,
+)
+_ASKING = re.compile(rf"^\W*(?:(?:and|so|but|then)\s+)?(?:who|whom|whose|what|when|where|why|how|which|{_AUXILIARY})\b", re.I)
+
+
+def as_asked(question: str) -> str:
+    """The question a person means: without the wrapper around it ("Can you tell me why the EU opened an
+    inquiry" -> "Why the EU opened an inquiry?") and ending in a question mark when it opens like a question
+    and has no final punctuation: the encoder reads "?" too, so "How many views did it get" would be compared
+    with the sentences differently from "How many views did it get?"."""
+    asked = _WRAPPER.sub("", question, count=1).strip()
+    if asked != question.strip():
+        asked = asked[:1].upper() + asked[1:]
+    if _ASKING.match(asked) and not re.search(r"[?.!]['’\"”)]*$", asked):
+        asked += "?"
+    return asked
 
 
 def only_a_url(question: str) -> bool:

@@ -135,6 +135,14 @@ class HybridRetriever(BaseRetriever):
         lexical = self.lexical()
         return _WORD.sub(lambda m: lexical.written_as(m.group()), question)
 
+    def lexical_search(self, query: str, k: int, sources=None, since=None, until=None, article_ids=None) -> list[Document]:
+        """The `k` best passages for `query` by BM25 alone, within the filters (a name's own passages)."""
+        lexical = self.lexical()
+        filters = dict(sources=sources or None, since=_ts(since), until=_ts(until, end=True), article_ids=article_ids or None)
+        ids = [i for i, _ in lexical.search(query, k, **filters)]
+        chunks = lexical.chunks(ids)
+        return [Document(page_content=chunks[i][0], metadata={**chunks[i][1], "chunk_id": i}, id=i) for i in ids if i in chunks]
+
     def unknown(self, names: list[str]) -> list[str]:
         """The names no indexed chunk mentions at all (a word of theirs is nowhere in the archive)."""
         lexical = self.lexical()

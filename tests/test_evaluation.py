@@ -305,10 +305,10 @@ def test_eval_conversations_command_plays_follow_ups(small_bench, tmp_path):
     assert table.returncode == 0, table.stderr
     assert "combined odd" in table.stdout and "same_as_fresh" in table.stdout
     lower = _run("eval", "conversations", "--file", str(file), "--corpus", str(small_bench / "corpus.json"),
-                 "--store", str(small_bench / "store"), "--json", "--lowercase")
+                 "--store", str(small_bench / "store"), "--json", "--typed", "lowercase")
     assert lower.returncode == 0, lower.stderr
     lowered = json.loads(lower.stdout)
-    assert lowered["lowercase"] and not result["lowercase"] and lowered["turns"] == 6 and lowered["first_hit@5"] > 0
+    assert lowered["typed"] == "lowercase" and result["typed"] == "as-written" and lowered["turns"] == 6 and lowered["first_hit@5"] > 0
 
 
 def test_eval_commands_name_a_bad_file(tmp_path):
@@ -320,3 +320,5 @@ def test_eval_commands_name_a_bad_file(tmp_path):
     done = _run("eval", "conversations", "--file", str(tmp_path / "nope.json"), "--store", str(tmp_path / "s"))
     assert done.returncode == 1
     assert "nope.json" in done.stderr and "Traceback" not in done.stderr
+    done = _run("eval", "conversations", "--file", str(tmp_path / "nope.json"), "--store", str(tmp_path / "s"), "--typed", "shouting")
+    assert done.returncode == 1 and "--typed must be one of" in done.stderr and "Traceback" not in done.stderr
