@@ -133,7 +133,20 @@ class HybridRetriever(BaseRetriever):
         if question[1:] != question[1:].lower():
             return question
         lexical = self.lexical()
-        return _WORD.sub(lambda m: lexical.written_as(m.group()), question)
+        words = list(_WORD.finditer(question))
+        pieces, end, n = [], 0, 0
+        while n < len(words):
+            first = words[n]
+            pair = words[n + 1] if n + 1 < len(words) and question[first.end() : words[n + 1].start()] == " " else None
+            # A name of two words is read whole ("mary schiavo": "Mary" alone is written so only before a surname).
+            written = lexical.written_as(question[first.start() : pair.end()]) if pair else ""
+            if written and written != written.lower():
+                pieces += [question[end : first.start()], written]
+                end, n = pair.end(), n + 2
+            else:
+                pieces += [question[end : first.start()], lexical.written_as(first.group())]
+                end, n = first.end(), n + 1
+        return "".join(pieces) + question[end:]
 
     def lexical_search(self, query: str, k: int, sources=None, since=None, until=None, article_ids=None) -> list[Document]:
         """The `k` best passages for `query` by BM25 alone, within the filters (a name's own passages)."""

@@ -337,16 +337,20 @@ class LexicalIndex:
         return {d["id"][0]: (bytes(d["passage"][0]).decode(), json.loads(bytes(d["metadata"][0]))) for d in docs}
 
     def written_as(self, word: str, passages: int = WRITTEN_AS_PASSAGES) -> str:
-        """How the archive writes a word typed in lower case: the form it uses when the word stands alone within a
-        sentence, when at least `WRITTEN_AS_SHARE` of those uses are not lower case ("irobot" -> "iRobot", "putin" ->
-        "Putin"), read from the `passages` chunks that hold the word most, one vote per article and form; else the word as given ("energy", and
-        "university", capitalised mostly within longer names such as "Carnegie Mellon University")."""
+        """How the archive writes a word (or a phrase of words) typed in lower case: the form it uses when the word
+        stands alone within a sentence, when at least `WRITTEN_AS_SHARE` of those uses are not lower case
+        ("irobot" -> "iRobot", "putin" -> "Putin", "mary schiavo" -> "Mary Schiavo"), read from the `passages`
+        chunks that hold it most (a word written so twice at least, a phrase once; the share counts one vote per article and form); else
+        the word as given ("energy", and "university", capitalised mostly within longer names such as "Carnegie
+        Mellon University")."""
+        words = word.split()
         terms = tokenize([word])[0]
-        if len(terms) != 1:
+        if len(terms) != len(words):
             return word  # a stopword, or a word BM25 splits
         searcher = self.searcher
-        hits = searcher.search(self._term("tokens", terms[0]), passages, count=False).hits
-        pattern = re.compile(rf"(?<![\w'’-]){re.escape(word)}(?![\w-])", re.I)
+        found = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._term("tokens", t)) for t in terms])
+        hits = searcher.search(found, passages, count=False).hits
+        pattern = re.compile(r"(?<![\w'’-])" + r"\s+".join(re.escape(w) for w in words) + r"(?![\w-])", re.I)
         uses: Counter = Counter()  # form -> times written so
         articles: dict[str, set[str]] = {}  # form -> the articles that write it so: one long article is one vote
         for _, address in hits:
@@ -358,7 +362,8 @@ class LexicalIndex:
                     articles.setdefault(m.group(), set()).add(doc["article_id"][0])
         forms = Counter({form: len(ids) for form, ids in articles.items()})
         written = sum(n for form, n in forms.items() if form != form.lower())
-        if sum(n for form, n in uses.items() if form != form.lower()) < 2 or written < WRITTEN_AS_SHARE * sum(forms.values()):
+        least = 1 if len(words) > 1 else 2  # one word capitalised once may be a title's; "Mary Schiavo" once is a name
+        if sum(n for form, n in uses.items() if form != form.lower()) < least or written < WRITTEN_AS_SHARE * sum(forms.values()):
             return word
         return next(form for form, _ in forms.most_common() if form != form.lower())
 

@@ -195,3 +195,6 @@ def test_a_lower_case_word_is_written_as_the_archive_writes_it(tmp_path):
     assert [lexical.written_as(w) for w in ("irobot", "putin", "university", "birth", "mother", "the")] == [
         "iRobot", "Putin", "university", "birth", "mother", "the",
     ]
+    # A name of two words, written once: "Mary" alone is never written apart from a surname.
+    named = lexical_of(tmp_path / "named", ["n"], ["Fake parts were sold for years, and inspector Mary Schiavo warned airlines."], [{}])
+    assert named.written_as("mary schiavo") == "Mary Schiavo" and named.written_as("mary") == "mary"
