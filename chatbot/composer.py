@@ -180,6 +180,19 @@ def _whole_answer(lines: list[str], index: int) -> str:
 _COUNTED = re.compile(r"\bhow\s+many\s+(?:more\s+|other\s+|new\s+|of\s+the\s+)?([a-z][a-z-]+)", re.I)
 _NOT_COUNTED = {"did", "do", "does", "were", "was", "are", "is", "have", "has", "had", "will", "would", "can", "could", "of"}
 COUNTED_WITHIN = 3  # words between a number and the thing it counts ("22 House Republicans")
+# Units written after a number ("12MP", "256 GB", "30 mph"), in the words a "How many megapixels ...?" asks with.
+UNITS = {
+    "MP": "megapixels", "GB": "gigabytes", "TB": "terabytes", "MB": "megabytes", "KB": "kilobytes", "km": "kilometres kilometers",
+    "kg": "kilograms", "mph": "miles", "mm": "millimetres millimeters", "cm": "centimetres centimeters", "ft": "feet",
+    "lbs": "pounds", "lb": "pounds", "oz": "ounces", "GHz": "gigahertz", "MHz": "megahertz", "mAh": "milliamp-hours",
+    "kW": "kilowatts", "MW": "megawatts", "GW": "gigawatts", "kWh": "kilowatt-hours", "fps": "frames", "Hz": "hertz",
+}
+_UNIT = re.compile(rf"^\s?({'|'.join(UNITS)})\b")
+
+
+def _counted_words(after: str) -> str:
+    """The words after a number, a unit written with it spelled out ("MP. Photo ..." -> "megapixels Photo ...")."""
+    return _UNIT.sub(lambda m: f" {UNITS[m.group(1)]} ", after, count=1)
 
 
 def counted(question: str) -> str:
@@ -204,7 +217,7 @@ def holds_kind(text: str, kind: str, question: str = "") -> bool:
     if thing:
         # "How many times ...?" is answered by "50 million times" or "twice", not by "No. 7".
         return any(
-            thing in stems(" ".join(WORD.findall(text[m.end():])[:COUNTED_WITHIN])) or (thing == "time" and m.group().lower() == "twice")
+            thing in stems(" ".join(WORD.findall(_counted_words(text[m.end():]))[:COUNTED_WITHIN])) or (thing == "time" and m.group().lower() == "twice")
             for m in found
         )
     return bool(found)

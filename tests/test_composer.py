@@ -464,3 +464,10 @@ PROFILE = (
 def test_who_is_or_what_is_a_name_is_answered_by_the_sentence_that_says_what_it_is(embeddings, question, described):
     result = answer(embeddings, question, docs(PROFILE))
     assert described in result.citations[0].sentence, result.text
+
+
+def test_a_unit_written_with_its_number_counts_the_thing_asked_for():
+    asked = "How many megapixels does the camera have?"
+    assert holds_kind("The camera has been upgraded from 5MP to 12MP. Photos look better.", "count", asked)
+    assert not holds_kind("The glasses weigh 49 grams and cost $299.", "count", asked)
+    assert holds_kind("The base model has 256 GB of storage.", "count", "How many gigabytes of storage does it have?")
