@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 
 from chatbot import entities
 from chatbot.plan import QueryPlan
-from chatbot.query import MONTHS, asked_thing, defined_subject
+from chatbot.query import MONTHS, asked_role, asked_thing, defined_subject
 from index.text import WORD, split_sentences, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
@@ -243,6 +243,19 @@ def describes(text: str, subject: str) -> bool:
     )
 
 
+# The same role said otherwise: "Who is iRobot's CEO?" is answered by "chief executive Colin Angle".
+_ROLE_SAID = {"ceo": ["chief executive"], "chief executive": ["ceo"], "chair": ["chairman", "chairwoman", "chairperson"]}
+
+
+def holds_role(text: str, role: str) -> bool:
+    """Whether the text names the role a "Who is the <role> of X?" question asks about (its words' stems, or the
+    same role said otherwise)."""
+    if not role:
+        return True
+    said = stems(text)
+    return stems(role) <= said or any(stems(other) <= said for other in _ROLE_SAID.get(role.lower(), []))
+
+
 def kind_matches(texts: list[str], kind: str, question: str = "") -> list[bool]:
     """Which texts hold the kind of thing asked for, beyond the names the question itself gives: a person or
     organisation (who) or a place (where) by the named-entity recogniser, a number, a date or a reason by
@@ -336,6 +349,9 @@ def not_said(question: str) -> str:
     asked = re.search(r"\b(how\s+(?:many|much)|when|what\s+(?:year|date|day|month|time|price|salary|fee|fine|percentage|share|number))\b", question, re.I)
     if asked:
         return f"The indexed articles don't say {asked.group(1).lower()}."
+    role = asked_role(question)
+    if role:
+        return f"The indexed articles don't say who the {role} is."
     thing = asked_thing(question) if re.search(r"\bwhich\b", question, re.I) else ""
     return f"The indexed articles don't say which {thing}." if thing else "The indexed articles don't say."
 

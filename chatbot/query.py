@@ -159,6 +159,23 @@ _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Fri
 _WHO_IS_NAMED = re.compile(rf"^\s*(?i:(?:who|what)\s+(?:is|was|are|were))\s+(?:the\s+)?(?P<subject>{_CAPITALISED.pattern})\s*\??\s*$")
 
 
+# "Who is the director of Mossad?", "Who is iRobot's chief executive?": who holds a role, asked with "is".
+_ROLE_ASKED = re.compile(
+    r"^\W*(?i:(?:and\s+|so\s+)?who\s+(?:is|was|are|were)\s+(?:the|his|her|its|their|[\w.&’'-]+(?:\s+[\w.&’'-]+){0,3}?['’]s?))\s+"
+    r"(?P<role>(?:[a-z][a-z-]*|[A-Z]{2,4})(?:\s+(?:[a-z][a-z-]*|[A-Z]{2,4})){0,3}?)\s*(?:\b(?:of|at|for|in|on)\b|\?|$)"
+)
+_NOT_ROLE = {"new", "current", "former", "next", "interim", "acting", "now", "then", "real", "actual"}
+# "Who is the individual accused of ...?" describes someone; it names no role.
+_NO_ROLE = re.compile(r"\b(?:individual|person|people|man|woman|one|subject|figure|guy|someone|\w+ed|\w+ing)$", re.I)
+
+
+def asked_role(question: str) -> str:
+    """The role a "Who is the <role> of X?" question asks the holder of ("chief executive"), or ""."""
+    match = _ROLE_ASKED.match(expanded(question))
+    words = [w for w in match.group("role").split() if w.lower() not in _NOT_ROLE] if match else []
+    return "" if not words or any(_NO_ROLE.match(w) for w in words) else " ".join(words)
+
+
 def defined_subject(question: str) -> str:
     """What a "Who is <name>?" / "What is <name>?" question asks to have described ("Bill Kenwright"), or ""."""
     match = _WHO_IS_NAMED.match(expanded(question))

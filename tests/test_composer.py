@@ -471,3 +471,12 @@ def test_a_unit_written_with_its_number_counts_the_thing_asked_for():
     assert holds_kind("The camera has been upgraded from 5MP to 12MP. Photos look better.", "count", asked)
     assert not holds_kind("The glasses weigh 49 grams and cost $299.", "count", asked)
     assert holds_kind("The base model has 256 GB of storage.", "count", "How many gigabytes of storage does it have?")
+
+
+def test_who_holds_a_role_no_sentence_names_is_said_not_to_be_known(embeddings):
+    council = docs(BRIDGE, *SHUFFLED)
+    unknown = answer(embeddings, "Who is the chief engineer of the Riverton council?", council)
+    assert unknown.abstained and unknown.text == "The indexed articles don't say who the chief engineer is.", unknown.text
+    profile = "Riverton's mayor is Dana Ortiz, who was elected in 2019 on a promise to fix its bridges."
+    named = answer(embeddings, "Who is the mayor of Riverton?", docs(BRIDGE, *SHUFFLED, profile))
+    assert "Dana Ortiz" in named.text and not named.abstained, named.text
