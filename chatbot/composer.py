@@ -122,12 +122,18 @@ def is_fragment(text: str) -> bool:
     return stripped.endswith(("?", ":")) or bool(_NOT_PROSE.search(stripped))
 
 
+# Furniture glued to the sentence after it where a page's lines were run together ("... prices. Loading The S&P
+# 500 climbed ...": an embed's placeholder).
+_LEADING_FURNITURE = re.compile(r"^(?:Loading(?:\.\.\.)?|Advertisement)\s+(?=[A-Z“\"‘])")
+
+
 def sentences_of(passages: list[Document]) -> list[Sentence]:
     """Every quotable sentence of the passages, with the one before it for context."""
     found = []
     for position, doc in enumerate(passages, 1):
         previous = ""
         for index, text in enumerate(split_sentences(doc.page_content)):
+            text = _LEADING_FURNITURE.sub("", text)
             sentence = Sentence(position, index, text, previous)
             if MIN_WORDS <= sentence.words <= MAX_WORDS and not is_fragment(text):
                 found.append(sentence)

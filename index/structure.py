@@ -64,6 +64,8 @@ _FURNITURE = re.compile(
     r"|^(?:sign up|subscribe)\b.{0,120}$",  # a short "Sign up for ..." box
     re.IGNORECASE,
 )
+# An embed's placeholder inside a line whose sentences were run together: "... prices. Loading The S&P 500 ...".
+_INLINE_LOADING = re.compile(r"(?<=[.!?”\"’)])\s+Loading(?:\.\.\.)?(?=\s+[A-Z“\"‘])")
 # A newsletter prompt inside a longer line: a newsletter (or inbox) and the act of signing up.
 _SIGN_UP = re.compile(r"\b(?:sign(?:ing)? (?:me )?up|subscribe|enter a valid email|privacy notice)\b", re.IGNORECASE)
 # "Related The best October Prime Day deals": a teaser link, short and unpunctuated.
@@ -181,6 +183,7 @@ def _without_furniture(lines: list[str], out: ArticleStructure) -> list[str]:
         if tweet:  # a tweet that says something is quoted, without its links and handle
             kept.append(tweet)
             continue
+        line = _INLINE_LOADING.sub("", line)
         kind = dropped_kind(line)
         if kind == "caption" and len(line) > MAX_CAPTION_CHARS:
             kept.append(_CREDIT_TAIL.sub("", line))

@@ -480,3 +480,9 @@ def test_who_holds_a_role_no_sentence_names_is_said_not_to_be_known(embeddings):
     profile = "Riverton's mayor is Dana Ortiz, who was elected in 2019 on a promise to fix its bridges."
     named = answer(embeddings, "Who is the mayor of Riverton?", docs(BRIDGE, *SHUFFLED, profile))
     assert "Dana Ortiz" in named.text and not named.abstained, named.text
+
+
+def test_a_placeholder_glued_to_a_sentence_is_not_quoted(embeddings):
+    # A store indexed before ingest dropped it still holds "... Loading The S&P 500 ..." in its passages.
+    result = answer(embeddings, "How much did the S&P 500 climb on Monday?", docs("Crude fell on Monday. Loading The S&P 500 climbed 0.8 per cent on Monday to a record."))
+    assert "The S&P 500 climbed 0.8 per cent" in result.text and "Loading" not in result.text, result.text

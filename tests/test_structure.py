@@ -240,3 +240,9 @@ def test_a_body_of_furniture_only_is_refused_in_one_line_and_good_files_still_lo
     junk, good = load_paths([tmp_path / "junk.md", tmp_path / "good.md"])
     assert isinstance(junk, LoadError) and "only tables, captions, tweets or page furniture" in junk.reason
     assert good.title == "Budget agreed"
+
+
+def test_an_embed_placeholder_run_into_the_prose_is_dropped():
+    body = "Crude fell on Monday. Loading The S&P 500 climbed 0.8 per cent to close at a record. Loading... “We expected it,” she said."
+    text = " ".join(s.text for s in read_structure(body).sections)
+    assert "Loading" not in text and "The S&P 500 climbed 0.8 per cent" in text and "“We expected it,” she said." in text
