@@ -212,7 +212,6 @@ class ExtractiveAnswerer(Answerer):
             part_similarity = (similarity + sv @ part_vectors[n]) / 2 if parts else similarity
             kind = answer_kind(part) if parts else plan.kind
             matches = composer.kind_matches([c.text for c in candidates], kind, part) if kind != "what" else [False] * len(candidates)
-            role = composer.asked_role(part) if kind == "who" and not plan.long else ""
             scores = composer.score(plan, part, candidates, part_similarity, len(passages), matches, name)
             # The best sentence of those related enough to what was asked
             relevant = (np.maximum(part_similarity, related) >= self.abstain_below) & ~np.isin(np.arange(len(candidates)), chosen)
@@ -257,7 +256,8 @@ class ExtractiveAnswerer(Answerer):
             elif plan.kind in composer.MUST_HOLD or (plan.kind == "organisation" and not holding):
                 # "Which hospital treated her?": no sentence names any organisation, so none says which.
                 return composer.Composed([], composer.not_said(plan.question))
-        if chosen and not parts and role and not any(
+        role = composer.asked_role(plan.question) if plan.kind == "who" and not plan.long and not parts else ""
+        if chosen and role and not any(
             matches[n] and related[n] >= self.abstain_below and composer.holds_role(c.context, role) for n, c in enumerate(candidates)
         ):
             # "Who is the director of Mossad?": no related sentence names anyone as its director.

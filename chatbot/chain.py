@@ -97,7 +97,7 @@ class NewsQA:
         filters = filters or Filters()
         question = self.retriever.truecase(as_asked(question))  # "who is the ceo of irobot" reads as "who is the CEO of iRobot?"
         history = [replace(t, question=as_asked(t.question)) for t in history or []]  # the topic as it was meant too
-        followup = is_followup(question, history or [], self.retriever.foreign)
+        followup = is_followup(question, history, self.retriever.foreign)
         topic = topic_of(history, question, self.retriever.foreign) if followup else None  # the conversation's state, read once
         plan = understand(
             question,

@@ -239,7 +239,8 @@ def describes(text: str, subject: str) -> bool:
     ...", "The therapy, named EBT-101, ...", "the Digital Services Act (DSA)"; a person may be named by surname."""
     if not subject:
         return False
-    forms = [subject] + ([subject.split()[-1]] if len(subject.split()) > 1 and subject.split()[-1][:1].isupper() else [])
+    surname = subject.split()[-1]
+    forms = [subject] + ([surname] if surname != subject and surname[:1].isupper() else [])
     said = "|".join(re.escape(f) for f in forms)
     return bool(
         re.search(rf"\b(?:{said})(?:['’]s)?\s*,\s+(?:a|an|the|who|which|whose|one|[a-z][a-z-]+\s+(?:of|at|for|in|and|with|to))\b", text)

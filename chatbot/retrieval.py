@@ -24,6 +24,11 @@ from index.text import rough_sentences
 _WORD = re.compile(r"\b[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\b")
 
 
+def _document(chunks: dict, chunk_id: str, **metadata) -> Document:
+    """A passage of the lexical index's `chunks` (id -> passage, metadata) as a Document."""
+    passage, stored = chunks[chunk_id]
+    return Document(page_content=passage, metadata={**stored, "chunk_id": chunk_id, **metadata}, id=chunk_id)
+
 
 def _ts(value: date | datetime | None, end: bool = False) -> int | None:
     if value is None:
@@ -154,7 +159,7 @@ class HybridRetriever(BaseRetriever):
         filters = dict(sources=sources or None, since=_ts(since), until=_ts(until, end=True), article_ids=article_ids or None)
         ids = [i for i, _ in lexical.search(query, k, **filters)]
         chunks = lexical.chunks(ids)
-        return [Document(page_content=chunks[i][0], metadata={**chunks[i][1], "chunk_id": i}, id=i) for i in ids if i in chunks]
+        return [_document(chunks, i) for i in ids if i in chunks]
 
     def unknown(self, names: list[str]) -> list[str]:
         """The names no indexed chunk mentions at all (a word of theirs is nowhere in the archive)."""
@@ -262,11 +267,7 @@ class HybridRetriever(BaseRetriever):
         ids = [i for i in ranked[: 2 * k] if i in chunks][:k]
         if self.sentence_weight:
             ids = self._by_best_sentence(lexical, query, ids, chunks)
-        return [
-            Document(page_content=chunks[i][0], metadata={**chunks[i][1], "chunk_id": i, "rank": r + 1}, id=i)
-            for r, i in enumerate(ids)
-            if i in chunks
-        ]
+        return [_document(chunks, i, rank=r + 1) for r, i in enumerate(ids) if i in chunks]
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
