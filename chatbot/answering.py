@@ -257,22 +257,58 @@ class ExtractiveAnswerer(Answerer):
                 # "Which hospital treated her?": no sentence names any organisation, so none says which.
                 return composer.Composed([], composer.not_said(plan.question))
         role = composer.asked_role(plan.question) if plan.kind == "who" and not plan.long and not parts else ""
-        if chosen and role and not any(
-            matches[n] and related[n] >= self.abstain_below and composer.holds_role(c.context, role) for n, c in enumerate(candidates)
-        ):
-            # "Who is the director of Mossad?": no related sentence names anyone as its director.
-            return composer.Composed([], composer.not_said(plan.question))
+        if chosen and role:
+            led = self._holder_lead(plan, role, candidates, passages, scores, related, chosen)
+            if led is None:  # "Who is the director of Mossad?": no related sentence names anyone its director
+                return composer.Composed([], composer.not_said(plan.question))
+            chosen, name = led[0], led[1] or name
+        if chosen and not parts and not plan.long and not composer.says_own_words(plan, candidates[chosen[0]].context):
+            # "Where will his funeral be held?": no passage speaks of a funeral, and the best sentence says none of
+            # what is asked, only the topic. A sentence saying it in other words holds some word of the question.
+            if composer.absent_nouns(plan.question, passages):
+                return composer.Composed([], composer.not_said(plan.question))
         if not chosen:  # no part answered: the name the articles lack, else the plain abstention
             return composer.Composed([], next((note for note in notes if note.startswith(ABSTAIN_PREFIX)), ""))
         return composer.Composed([candidates[n] for n in chosen], " ".join(notes), name=name)
 
+    def _holder_lead(
+        self, plan: QueryPlan, role: str, candidates: list[composer.Sentence], passages: list[Document],
+        scores: np.ndarray, related: np.ndarray, chosen: list[int],
+    ) -> tuple[list[int], str] | None:
+        """For "Who is the <role> of X?": the sentences to quote, led by the best related one naming the holder,
+        and the holder's name; None when no related sentence names anyone as holding the role. The owner the
+        question names must be named in the sentence's passage ("Who is Maersk's CEO?" is not answered by OpenAI's
+        interim CEO); "Who is its CEO?" takes its owner from the topic. A former holder shows the articles speak of
+        the role but does not lead an answer to who holds it now (`composer.leads_for`)."""
+        owner = composer.role_owner(plan.question)
+        holders = composer.role_holders([c.text for c in candidates], role, plan.question, owner or plan.query)
+        holding = [
+            int(n) for n in np.argsort(-scores)
+            if holders[n][0] and related[n] >= self.abstain_below and (not owner or composer.mentions(_passage_text(passages[candidates[n].position - 1]), owner))
+        ]
+        if not holding:
+            return None
+        leading = [n for n in holding if holders[n][1]]
+        if not leading:
+            return chosen, ""
+        lead, best = leading[0], chosen[0]
+        if lead not in chosen:
+            fits = candidates[lead].words + len(candidates[best].context.split()) <= composer.MAX_ANSWER_WORDS
+            chosen = [lead, best] if fits and candidates[best].position != candidates[lead].position else [lead]
+        # The answer is the holder, not the name most passages share.
+        return chosen, holders[lead][1] if chosen[0] == lead else ""
+
     def _shortlist(self, candidates: list[composer.Sentence], asked: set[str], kind: str, question: str) -> list[composer.Sentence]:
         """The `shortlist` candidates sharing most words with the question (a sentence holding the amount, count or
-        date asked for counts one word more; then from the best passages), in passage order: encoding every
-        sentence of every passage costs most of an answer's time."""
+        date asked for, or the role asked about, counts one word more; then from the best passages), in passage
+        order: encoding every sentence of every passage costs most of an answer's time."""
         if len(candidates) <= self.shortlist:
             return candidates
-        holds = [kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind, question) for c in candidates]
+        role = composer.asked_role(question) if kind == "who" else ""
+        holds = [
+            (kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind, question)) or (bool(role) and composer.holds_role(c.text, role))
+            for c in candidates
+        ]
         keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n].context)) - holds[n], candidates[n].position))
         return [candidates[n] for n in sorted(keep[: self.shortlist])]
 
@@ -300,6 +336,10 @@ class ExtractiveAnswerer(Answerer):
             said += [sentence.previous, sentence.text] if carries else [sentence.text]
         if composed.missing:  # the part of the question the articles don't cover
             yield " " + composed.missing
+
+
+def _passage_text(doc: Document) -> str:
+    return f"{doc.metadata.get('title', '')}\n{doc.page_content}"
 
 
 def digest(passages: list[Document]) -> Iterator[str]:

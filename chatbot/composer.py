@@ -17,8 +17,8 @@ from langchain_core.documents import Document
 
 from chatbot import entities
 from chatbot.plan import QueryPlan
-from chatbot.query import MONTHS, asked_role, asked_thing, defined_subject
-from index.text import WORD, split_sentences, stems
+from chatbot.query import MONTHS, asked_role, asked_thing, defined_subject, role_owner, without_titles
+from index.text import _STEMMER, WORD, content_words, split_sentences, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
 MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays this short (the seed's FAQ: 30-40)
@@ -58,13 +58,15 @@ KIND_PATTERNS = {
         re.I,
     ),
 }
-# Lines that are not prose, in case ingest let one through: table rows, numbered lists ("1) ...", "1. ..."), credits,
+# Lines that are not prose, in case ingest let one through: table rows, numbered lists ("1) ...", "1. ..."), credits
+# and labels ("Photograph: ...", "Source: ...", "Credit Jim Wilson", but not "Sources said ..." nor "Photos surfaced ..."), links,
 # captions ("Chemist Moungi Bawendi (left), ..."), tweets (a #hashtag marks social-media text, kept by ingest as
 # "X posted: ..." but not an answer), furniture, shop widgets ("Tile Pro $ 25 $ 35 29 % off ..."), a page's
 # template markup ("{{ #verifyErrors }}").
 _NOT_PROSE = re.compile(
-    r"\|\s*$|^\s*\||^\s*\d+[.)]\s|pic\.twitter\.com|getty images|\(@\w+\)|^\s*(?:photos?|image|credit|source|watch|read more|"
-    r"most read|sign up|advertisement|related)\s*:?|[$£€¥₹] \d[\d.,]* [$£€¥₹] \d|\b\d+ % off\b|\{\{|\}\}|(?<![\w&])#[A-Za-z]\w*"
+    r"\|\s*$|^\s*\||^\s*\d+[.)]\s|pic\.twitter\.com|getty images|\(@\w+\)|^\s*(?:photo(?:graph)?s?|images?|pictures?|credits?|sources?|watch|related(?:\s+\w+){0,2})\s*:"
+    r"|^\s*(?:photos?|images?|photography)\s+(?:by|courtesy)\b|^\s*image\s+(?:source|caption|credit)\b|^\s*image\s+\d+\s+of\s+\d+|^\s*(?:read more|most read|sign up|advertisement|watch|credit)\b"
+    r"|^\s*related\s+(?-i:[A-Z])|[$£€¥₹] \d[\d.,]* [$£€¥₹] \d|\b\d+ % off\b|\{\{|\}\}|(?<![\w&])#[A-Za-z]\w*"
     r"|\((?:left|right|center|centre|middle|top|bottom|pictured|above|below|file)\)",
     re.I,
 )
@@ -229,6 +231,10 @@ def holds_kind(text: str, kind: str, question: str = "") -> bool:
     return bool(found)
 
 
+def stem(word: str) -> str:
+    return _STEMMER.stemWord(word.lower())
+
+
 def plain(text: str) -> str:
     """Lower-case words only, single-spaced: how texts are compared."""
     return " ".join(WORD.findall(text.lower()))
@@ -255,12 +261,94 @@ _ROLE_SAID = {"ceo": ["chief executive"], "chief executive": ["ceo"], "chair": [
 
 
 def holds_role(text: str, role: str) -> bool:
-    """Whether the text names the role a "Who is the <role> of X?" question asks about (its words' stems, or the
-    same role said otherwise)."""
-    if not role:
+    """Whether the text names the role a "Who is the <role> of X?" question asks about (its words, or the same
+    role said otherwise)."""
+    return not role or re.search(_role_pattern(role), text) is not None
+
+
+# Titles written between a role and its holder's name ("speaker pro tempore, Rep. Patrick McHenry").
+_TITLE = r"(?:(?:Rep|Sen|Senator|Dr|Mr|Mrs|Ms|Gen|Sir|Dame|Prof|Professor|Judge|Justice|Gov|President|Lord|Lady)\.?\s+)"
+_CAPITALISED_WORD = r"[A-Z][\w.&'’-]*"
+_TWO_CAPITALISED = re.compile(r"\b[A-Z][a-z'’-]+\s+[A-Z][a-z'’-]+\b")
+_NOT_OWNER = {"new", "former", "current", "interim", "acting", "then", "longtime", "veteran", "deputy", "senior", "chief"}
+OWNER_PREFIX = 5  # letters an owner's word shares with the question's ("Australian captain" for "Australia's captain")
+
+
+def _role_pattern(role: str) -> str:
+    """The role as written in a sentence, any case: its words, or the same role said otherwise."""
+    forms = [role] + _ROLE_SAID.get(role.lower(), [])
+    return r"\b(?i:" + "|".join(r"[\s-]+".join(re.escape(w) for w in form.split()) for form in forms) + r")\b"
+
+
+def _owned_by(owner: str, asked: str) -> bool:
+    """Whether the capitalised words qualifying a role ("Hawthorn" in "Hawthorn coach") are the asked owner's: a
+    role with no qualifier belongs to the sentence's own subject."""
+    words = content_words(re.sub(r"['’]s\b", "", owner)) - _NOT_OWNER
+    if not words:
         return True
-    said = stems(text)
-    return stems(role) <= said or any(stems(other) <= said for other in _ROLE_SAID.get(role.lower(), []))
+    asked_words = {w[:OWNER_PREFIX] for w in content_words(re.sub(r"['’]s\b", "", asked))}
+    return any(w[:OWNER_PREFIX] in asked_words for w in words)
+
+
+def names_holder(text: str, role: str, people: list[str], owner: str) -> list[tuple[str, set[str]]]:
+    """How the sentence names one of `people` as holding `role` for `owner` (the owner's words; the question with
+    its topic when it names none): each holder found, with the words said about the holding ("former",
+    "interim", ...). The role is written beside the name ("Kick CEO Eddie Craven", "the CEO of Cruise, Kyle Vogt",
+    "Patrick McHenry, the interim speaker", "McHenry was named speaker"), not qualified by another owner ("Hawthorn
+    coach Bec Goddard" is not Richmond's coach); the role without a name beside it names no holder ("an urgent
+    probe by Australia's information commissioner")."""
+    said = _role_pattern(role)
+    qualifier = rf"(?P<owner>(?:{_CAPITALISED_WORD}(?:['’]s)?\s+){{1,3}})?"
+    of_owner = rf"(?:\s+(?:of|at|for)\s+(?:the\s+)?(?P<of>{_CAPITALISED_WORD}(?:\s+{_CAPITALISED_WORD}){{0,3}}))?"
+    found: list[tuple[str, set[str]]] = []
+    for person in people:
+        for named in re.finditer(re.escape(person), text):
+            before, after = text[: named.start()], text[named.end() :]
+            # "<owner> <role>[ of <owner>][,] [title] <name>", "<owner>'s <role> is <name>", up to two capitalised
+            # role words between ("Chief Science Officer Ilya Sutskever").
+            lead = re.search(rf"{qualifier}{said}(?:-[\w-]+)?(?:\s+[A-Z][a-z]+){{0,2}}{of_owner}(?:\s+(?:is|was|has been|will be))?\s*,?\s+{_TITLE}?$", before)
+            # "<name>, [the|its] ... <role>[ of <owner>]", "<name> is / was named / became [the] ... <role>"
+            trail = re.match(
+                rf"(?:['’]s)?(?:\s*,\s+|\s+(?:is|was|as|became|becomes|has been|had been|was named|is named|named|will be)\s+)"
+                rf"(?:the\s+|its\s+|his\s+|her\s+|their\s+|a\s+|an\s+)?{qualifier}(?:[a-z][\w-]*\s+){{0,3}}?{said}{of_owner}",
+                after,
+            )
+            for match, context in ((lead, before[: lead.start()] if lead else ""), (trail, "")):
+                if match and _owned_by((match.group("owner") or "") + " " + (match.group("of") or ""), owner):
+                    # The words said of the holding: those of the match and the two before it ("Current interim head").
+                    found.append((person, {w.lower() for w in WORD.findall(" ".join(context.split()[-2:]) + " " + match.group(0))}))
+    return found
+
+
+# How a holding is qualified: a question about who holds a role now is not answered by a former holder, nor one
+# about the new holder by the interim or current one.
+_PAST = {"former", "ex", "outgoing", "previous", "late", "erstwhile"}
+_NEW = {"new", "incoming", "next", "designate"}
+_NOT_NEW = _PAST | {"interim", "acting", "current", "caretaker", "incumbent"}
+
+
+def leads_for(question: str, said: set[str]) -> bool:
+    """Whether a holding said with the words `said` answers who holds the role as the question asks it."""
+    asked = {w.lower() for w in WORD.findall(question)}
+    if said & _PAST and not asked & _PAST and not asked & {"was", "were"}:
+        return False
+    return not (asked & _NEW and said & _NOT_NEW)
+
+
+def role_holders(texts: list[str], role: str, question: str, owner: str) -> list[tuple[bool, str]]:
+    """For each text, whether it names someone the question does not as holding `role` for `owner` (see
+    `names_holder`), and the holder it names who may lead the answer (`leads_for`), or ""; without the
+    named-entity recogniser, whether it names the role and someone new."""
+    people = entities.spans(texts, "who")
+    if people is None:
+        return [(held, "") for held in (holds_role(t, role) and holds_kind(t, "who", question) for t in texts)]
+    out = []
+    for text, names in zip(texts, people):
+        # The recogniser misses some names ("her co-defendant Jodi Hildebrandt"): two capitalised words count too.
+        new = [p for p in dict.fromkeys(names + _TWO_CAPITALISED.findall(text)) if not mentions(question, p)]
+        holdings = names_holder(text, role, new, owner)
+        out.append((bool(holdings), next((person for person, said in holdings if leads_for(question, said)), "")))
+    return out
 
 
 def kind_matches(texts: list[str], kind: str, question: str = "") -> list[bool]:
@@ -327,12 +415,44 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
 
 def missing_names(plan: QueryPlan, passages: list[Document]) -> list[str]:
     """The names the question is about that no passage (text, title, outlet or year of publication) mentions: an
-    article published in 2023 is about 2023 even when its text never writes the year."""
+    article published in 2023 is about 2023 even when its text never writes the year; a name with a title
+    ("Maersk's CEO") is mentioned when the name without it is, and said missing without it."""
     haystack = "\n".join(
         f"{d.metadata.get('title', '')}\n{d.metadata.get('source', '')}\n{str(d.metadata.get('published_at', ''))[:4]}\n{d.page_content}"
         for d in passages
     )
-    return [name for name in plan.names if not mentions(haystack, name)]
+    missing = []
+    for name in plan.names:
+        bare = without_titles(name)  # "Rugby Australia's CEO" is mentioned by an article calling him chief executive
+        if not mentions(haystack, name) and not (bare and mentions(haystack, bare)):
+            missing.append(bare or name)
+    return missing
+
+
+# Nouns too general to be what a question is about ("In which article ...", "How many times ...").
+GENERIC_NOUNS = set(
+    "article articles report reports news story stories people person thing things time times way year years day days part lot "
+    "kind type number amount one".split()
+)
+
+
+def absent_nouns(question: str, passages: list[Document]) -> list[str]:
+    """The phrases of the question's nouns that no passage (text or title) holds in any form ("funeral" in
+    "Where will his funeral be held?"), beyond nouns too general to be its subject."""
+    held = set()
+    for d in passages:
+        held |= stems(f"{d.metadata.get('title', '')}\n{d.page_content}")
+    return [
+        phrase for word, lemma, phrase in entities.nouns(question)
+        if word.lower() not in GENERIC_NOUNS and not ({stem(word), stem(lemma)} & held)
+    ]
+
+
+def says_own_words(plan: QueryPlan, text: str) -> bool:
+    """Whether the text holds a word of the question that its search did not take from the topic ("funeral" of
+    "Where will his funeral be held?", not "Kenwright")."""
+    topic = plan.query[len(plan.question) :] if plan.query.startswith(plan.question) else ""
+    return bool((stems(plan.question) - stems(topic)) & stems(text))
 
 
 def _either(names: list[str]) -> str:
@@ -359,7 +479,10 @@ def not_said(question: str) -> str:
     role = asked_role(question)
     if role:
         return f"The indexed articles don't say who the {role} is."
-    thing = asked_thing(question) if re.search(r"\bwhich\b", question, re.I) else ""
+    # "Which law firm is defending it?": the words between "which" and the verb name the thing.
+    phrase = re.search(r"\bwhich\s+((?:[a-z]+\s+){0,2}?[a-z]+)\s+(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b", question, re.I)
+    named = phrase and not re.search(r"\b(?:of|the|a|an|these|those)\b", phrase.group(1), re.I)
+    thing = phrase.group(1) if named else asked_thing(question) if re.search(r"\bwhich\b", question, re.I) else ""
     return f"The indexed articles don't say which {thing}." if thing else "The indexed articles don't say."
 
 

@@ -86,9 +86,40 @@ def names(text: str) -> list[str] | None:
         return list(dict.fromkeys(e.text for e in nlp(text).ents if e.label_ in SUBJECT_LABELS))
 
 
+@lru_cache(maxsize=1)
+def _tagger():
+    """The same pipeline's part-of-speech tagger and lemmatiser, for questions only (no entity recogniser)."""
+    try:
+        import spacy
+
+        return spacy.load(MODEL, exclude=["ner", "parser", "senter"])
+    except (ImportError, OSError) as exc:
+        log.warning("part-of-speech tags unavailable (%s)", exc)
+        return None
+
+
+@lru_cache(maxsize=2048)
+def nouns(question: str) -> tuple[tuple[str, str, str], ...]:
+    """The common nouns of a question, each as (word, lemma, the phrase it heads with the nouns and adjectives
+    before it: "law firm", "other sector"); () when the tagger is unavailable."""
+    with _lock:
+        nlp = _tagger()
+        if nlp is None:
+            return ()
+        doc = nlp(question)
+    found = []
+    for i, token in enumerate(doc):
+        if token.pos_ == "NOUN" and token.is_alpha and len(token.text) > 2:
+            start = i
+            while start > 0 and doc[start - 1].pos_ in ("NOUN", "ADJ") and doc[start - 1].is_alpha:
+                start -= 1
+            found.append((token.text, token.lemma_, doc[start : i + 1].text))
+    return tuple(found)
+
+
 def warm_up() -> threading.Thread:
-    """Load the pipeline in the background, so the first who/where question does not wait for it."""
+    """Load the pipelines in the background, so the first question does not wait for them."""
     # Not a daemon: the interpreter must not finalise while the pipeline is loading or running (see NewsQA.warm_up).
-    thread = threading.Thread(target=_entities, args=(["Warm up in Paris."],), name="entities-warm-up")
+    thread = threading.Thread(target=lambda: (_entities(["Warm up in Paris."]), nouns("Who warms up?")), name="entities-warm-up")
     thread.start()
     return thread

@@ -161,8 +161,8 @@ _WHO_IS_NAMED = re.compile(rf"^\s*(?i:(?:who|what)\s+(?:is|was|are|were))\s+(?:t
 
 # "Who is the director of Mossad?", "Who is iRobot's chief executive?": who holds a role, asked with "is".
 _ROLE_ASKED = re.compile(
-    r"^\W*(?i:(?:and\s+|so\s+)?who\s+(?:is|was|are|were)\s+(?:the|his|her|its|their|[\w.&’'-]+(?:\s+[\w.&’'-]+){0,3}?['’]s?))\s+"
-    r"(?P<role>(?:[a-z][a-z-]*|[A-Z]{2,4})(?:\s+(?:[a-z][a-z-]*|[A-Z]{2,4})){0,3}?)\s*(?:\b(?:of|at|for|in|on)\b|\?|$)"
+    r"^\W*(?i:(?:and\s+|so\s+)?who\s+(?:is|was|are|were)\s+(?P<whose>the|his|her|its|their|[\w.&’'-]+(?:\s+[\w.&’'-]+){0,3}?['’]s?))\s+"
+    r"(?P<role>(?:[a-z][a-z-]*|[A-Z]{2,4})(?:\s+(?:[a-z][a-z-]*|[A-Z]{2,4})){0,3}?)\s*(?:\b(?:of|at|for|in|on)\b\s+(?:the\s+)?(?P<owner>\S+)|\?|$)"
 )
 _NOT_ROLE = {"new", "current", "former", "next", "interim", "acting", "now", "then", "real", "actual"}
 # "Who is the individual accused of ...?" describes someone; it names no role.
@@ -170,10 +170,24 @@ _NO_ROLE = re.compile(r"\b(?:individual|person|people|man|woman|one|subject|figu
 
 
 def asked_role(question: str) -> str:
-    """The role a "Who is the <role> of X?" question asks the holder of ("chief executive"), or ""."""
+    """The role a "Who is the <role> of X?" / "Who is X's <role>?" question asks the holder of ("chief executive"),
+    or "" (also when the role is held in nothing named)."""
     match = _ROLE_ASKED.match(expanded(question))
-    words = [w for w in match.group("role").split() if w.lower() not in _NOT_ROLE] if match else []
+    # A role is held in something named: "Who was the donor for his first one?" asks about a person, not an office.
+    owned = match and (match.group("whose").lower() != "the" or (match.group("owner") or "")[:1].isupper())
+    words = [w for w in match.group("role").split() if w.lower() not in _NOT_ROLE] if owned else []
     return "" if not words or any(_NO_ROLE.match(w) for w in words) else " ".join(words)
+
+
+def role_owner(question: str) -> str:
+    """Whom a role question names as the role's owner ("Expedia" in "Who is the CEO of Expedia?", "Richmond" in
+    "Who is Richmond's coach?"), or "" when it points back ("its", "the company's")."""
+    match = _ROLE_ASKED.match(expanded(question))
+    if not match:
+        return ""
+    whose = re.sub(r"^the\s+|['’]s?$", "", match.group("whose"))
+    owner = whose if whose[:1].isupper() else (match.group("owner") or "")
+    return owner.strip("?.,") if owner[:1].isupper() else ""
 
 
 def defined_subject(question: str) -> str:
@@ -197,7 +211,7 @@ def answer_kind(question: str) -> str:
     opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
     <name>?" and "What is <name>?" ask for a description of the name: "definition"."""
     question = expanded(question)
-    if _WHO_IS_NAMED.match(question):
+    if _WHO_IS_NAMED.match(question) and not asked_role(question):  # "Who is the CEO of Expedia?" asks for a name
         return "definition"
     found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]
     opening = re.match(r"\s*(?:and\s+|so\s+|but\s+)?(what|which|who|whom|whose|when|where|why|how)\b", question, re.I)
@@ -219,6 +233,20 @@ def asked_parts(question: str) -> list[str]:
     parts = [p.strip(" ,;") for p in _SECOND_QUESTION.split(question) if p.strip(" ,;")]
     # "Which company ..., and what ..." in a long multi-hop question is one question with several clues.
     return parts if len(parts) == 2 and all(2 <= len(p.split()) <= 15 for p in parts) else [question]
+
+
+_TITLES = {"CEO", "CFO", "CTO", "COO", "CMO", "CIO", "CPO", "CSO", "VP", "GM"}
+
+
+def without_titles(name: str) -> str:
+    """The name without a title beside it ("Rugby Australia's CEO" -> "Rugby Australia", "CEO of Expedia" ->
+    "Expedia"): an article names the company and calls its CEO "chief executive"."""
+    words = name.split()
+    while words and words[0] in _TITLES:
+        words = words[2:] if len(words) > 1 and words[1] == "of" else words[1:]
+    while words and words[-1] in _TITLES:
+        words = words[:-1]
+    return re.sub(r"['’]s$", "", " ".join(words))
 
 
 def named_phrases(question: str, outlets: list[str] = ()) -> list[str]:

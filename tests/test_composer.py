@@ -7,9 +7,10 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import announces, holds_kind, is_fragment
+from chatbot.composer import announces, holds_kind, is_fragment, leads_for, names_holder
 from chatbot.followup import cited_lead
 from chatbot.plan import understand
+from chatbot.query import answer_kind, asked_role, role_owner
 
 BRIDGE = (
     "Residents have criticised the plan at several public meetings since the summer. "
@@ -486,3 +487,42 @@ def test_a_placeholder_glued_to_a_sentence_is_not_quoted(embeddings):
     # A store indexed before ingest dropped it still holds "... Loading The S&P 500 ..." in its passages.
     result = answer(embeddings, "How much did the S&P 500 climb on Monday?", docs("Crude fell on Monday. Loading The S&P 500 climbed 0.8 per cent on Monday to a record."))
     assert "The S&P 500 climbed 0.8 per cent" in result.text and "Loading" not in result.text, result.text
+
+
+def test_a_role_is_held_by_the_person_named_beside_it_for_the_owner_asked_about(embeddings):
+    match = "“Richmond were just absolute beasts,” Hawthorn coach Bec Goddard said after Richmond's win over Hawthorn at Ikon Park."
+    other = answer(embeddings, "Who is Richmond's coach?", docs(match))
+    assert other.abstained and other.text == "The indexed articles don't say who the coach is.", other.text
+    probe = "Senator James Paterson has called for an urgent probe by Australia's information commissioner into the app."
+    unnamed = answer(embeddings, "Who is Australia's information commissioner?", docs(probe))
+    assert unnamed.abstained, unnamed.text
+    cruise = docs(
+        "Cruise executives were pressured by GM as the company lost support in other states. "
+        "Sources described an all-hands meeting at Cruise earlier in the week that was led by co-founder and CEO Kyle Vogt."
+    )
+    holder = answer(embeddings, "Who is the CEO of Cruise?", cruise)
+    assert not holder.abstained and holder.text.startswith("Sources described") and "Kyle Vogt" in holder.text, holder.text
+
+
+def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
+    assert answer_kind("Who is the CEO of Expedia?") == "who" and answer_kind("Who is Kick's CEO?") == "who"
+    assert answer_kind("Who is Bill Kenwright?") == "definition"
+    assert role_owner("Who is the Premier League's chief executive?") == "Premier League"
+    assert role_owner("Who is its chief executive?") == "" and asked_role("Who was the donor for his first one?") == ""
+    former = names_holder("Sam Bankman-Fried, former CEO of FTX, went on trial.", "CEO", ["Sam Bankman-Fried"], "FTX")
+    assert former and former[0][0] == "Sam Bankman-Fried"
+    assert not leads_for("Who is FTX's CEO now?", former[0][1]) and leads_for("Who was FTX's CEO in 2022?", former[0][1])
+    assert names_holder("Mozilla CEO Mitchell Baker defended Google.", "CEO", ["Mitchell Baker"], "Expedia") == []
+
+
+def test_a_question_about_something_no_passage_mentions_is_not_answered_with_the_topic(embeddings):
+    council = docs(BRIDGE, *SHUFFLED)
+    plan = understand("Which law firm is defending it?", ["Riverton Post"])
+    plan.query = f"{plan.question} Riverton council Market Street bridge"
+    result = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, council)), council, plan.question)
+    assert result.abstained and result.text == "The indexed articles don't say which law firm.", result.text
+    # The same kind of follow-up about something the passages do speak of is answered.
+    plan = understand("Which fund pays for the repairs?", ["Riverton Post"])
+    plan.query = f"{plan.question} Riverton council Market Street bridge"
+    paid = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, council)), council, plan.question)
+    assert not paid.abstained and "state roads fund" in paid.text, paid.text
