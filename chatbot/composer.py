@@ -206,7 +206,8 @@ def _counted_words(after: str) -> str:
 def counted(question: str) -> str:
     """The stem of the thing a how-many question counts ("mice" in "How many mice were in the study?"), or ""."""
     match = _COUNTED.search(question)
-    word = match.group(1).lower() if match else ""
+    # The noun phrase's head, where the tagger reads it ("criminal counts" counts counts); else the word after "many".
+    word = (entities.counted_head(question) or match.group(1)).lower() if match else ""
     return "" if not word or word in _NOT_COUNTED else next(iter(stems(word)), "")
 
 
@@ -257,7 +258,10 @@ def describes(text: str, subject: str) -> bool:
 
 
 # The same role said otherwise: "Who is iRobot's CEO?" is answered by "chief executive Colin Angle".
-_ROLE_SAID = {"ceo": ["chief executive"], "chief executive": ["ceo"], "chair": ["chairman", "chairwoman", "chairperson"]}
+_ROLE_SAID = {
+    "ceo": ["chief executive"], "chief executive": ["ceo"], "chair": ["chairman", "chairwoman", "chairperson"],
+    "manager": ["coach", "head coach"], "coach": ["manager"], "head coach": ["manager"],  # a football club's manager
+}
 
 
 def holds_role(text: str, role: str) -> bool:

@@ -117,6 +117,28 @@ def nouns(question: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(found)
 
 
+@lru_cache(maxsize=2048)
+def counted_head(question: str) -> str:
+    """The noun a "How many ...?" question counts: the head of the words after "many" ("counts" in "How many
+    criminal counts does he face?", "reports" in "How many terror-financing reports a day ...?"); "" when it
+    names none ("How many did they sell?") or the tagger is unavailable."""
+    with _lock:
+        nlp = _tagger()
+        if nlp is None:
+            return ""
+        doc = nlp(question)
+    for i, token in enumerate(doc[:-1]):
+        if token.lower_ == "how" and doc[i + 1].lower_ == "many":
+            head = ""
+            for word in doc[i + 2 :]:
+                if word.pos_ in ("NOUN", "PROPN"):
+                    head = word.text
+                elif word.pos_ != "ADJ" and word.tag_ != "HYPH":
+                    break
+            return head
+    return ""
+
+
 def warm_up() -> threading.Thread:
     """Load the pipelines in the background, so the first question does not wait for them."""
     # Not a daemon: the interpreter must not finalise while the pipeline is loading or running (see NewsQA.warm_up).

@@ -7,7 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import announces, holds_kind, is_fragment, leads_for, names_holder
+from chatbot.composer import announces, counted, holds_kind, is_fragment, leads_for, names_holder
 from chatbot.followup import cited_lead
 from chatbot.plan import understand
 from chatbot.query import answer_kind, asked_role, role_owner
@@ -513,6 +513,8 @@ def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
     assert former and former[0][0] == "Sam Bankman-Fried"
     assert not leads_for("Who is FTX's CEO now?", former[0][1]) and leads_for("Who was FTX's CEO in 2022?", former[0][1])
     assert names_holder("Mozilla CEO Mitchell Baker defended Google.", "CEO", ["Mitchell Baker"], "Expedia") == []
+    # A football club's manager is also called its coach.
+    assert names_holder("Real's coach, Carlo Ancelotti, said it was a solid game.", "manager", ["Carlo Ancelotti"], "Real Madrid")
 
 
 def test_a_question_about_something_no_passage_mentions_is_not_answered_with_the_topic(embeddings):
@@ -526,3 +528,10 @@ def test_a_question_about_something_no_passage_mentions_is_not_answered_with_the
     plan.query = f"{plan.question} Riverton council Market Street bridge"
     paid = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, council)), council, plan.question)
     assert not paid.abstained and "state roads fund" in paid.text, paid.text
+
+
+def test_a_count_counts_the_head_of_the_words_after_how_many():
+    assert counted("How many criminal counts does Sam Bankman-Fried face?") == "count"
+    assert counted("How many terror-financing reports a day has the authority received?") == "report"
+    assert counted("How many new jobs will the plant create?") == "job" and counted("How many did they sell?") == ""
+    assert holds_kind("He is on trial for seven counts of wire fraud and conspiracy.", "count", "How many criminal counts does he face?")
