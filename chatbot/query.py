@@ -114,9 +114,9 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 # -- what an answer must hold ------------------------------------------------------------------------
 # The kind of thing a question asks for, from its wh-phrase. Order matters: "how many" before "how".
 # "How much" asks for money when a verb or a money noun follows it ("How much did it cost?", "How much funding
-# ...?") and the question speaks of money; "How much time do people spend in it?" asks for a duration.
+# ...?", "How much net income ...?") and the question speaks of money; "How much time do people spend in it?" asks for a duration.
 _AUXILIARY = r"is|was|are|were|did|does|do|has|have|had|will|would|could|can|should"
-_MONEY_NOUNS = r"money|cash|funding|prize|revenue|capital|investment|profit|debt|rent|tax|taxes"
+_MONEY_NOUNS = r"(?:[a-z]+\s+)?(?:money|cash|funding|prize|revenue|capital|investment|profits?|debt|rent|tax|taxes|income|earnings|losses|wealth|savings)"
 _MONEY_WORDS = (
     r"cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees"
     r"|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made|money|prize|award|compensation"

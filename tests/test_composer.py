@@ -535,3 +535,9 @@ def test_a_count_counts_the_head_of_the_words_after_how_many():
     assert counted("How many terror-financing reports a day has the authority received?") == "report"
     assert counted("How many new jobs will the plant create?") == "job" and counted("How many did they sell?") == ""
     assert holds_kind("He is on trial for seven counts of wire fraud and conspiracy.", "count", "How many criminal counts does he face?")
+
+
+def test_how_much_of_a_money_noun_asks_for_an_amount():
+    assert answer_kind("How much net income did the biggest shipping lines make in 2021?") == "money"
+    assert answer_kind("How much new funding did they raise?") == "money"
+    assert answer_kind("How much time do people spend in it?") == "count"
