@@ -12,9 +12,9 @@ from typing import Iterator
 import numpy as np
 from langchain_core.documents import Document
 
-from chatbot import composer
+from chatbot import composer, roles
 from chatbot.plan import QueryPlan
-from chatbot.query import answer_kind
+from chatbot.query import answer_kind, asked_role, role_owner
 from index.text import WORD as _WORD, content_words, split_sentences
 
 ABSTAIN_TEXT = "The indexed articles don't say."
@@ -256,7 +256,7 @@ class ExtractiveAnswerer(Answerer):
             elif plan.kind in composer.MUST_HOLD or (plan.kind == "organisation" and not holding):
                 # "Which hospital treated her?": no sentence names any organisation, so none says which.
                 return composer.Composed([], composer.not_said(plan.question))
-        role = composer.asked_role(plan.question) if plan.kind == "who" and not plan.long and not parts else ""
+        role = asked_role(plan.question) if plan.kind == "who" and not plan.long and not parts else ""
         if chosen and role:
             led = self._holder_lead(plan, role, candidates, passages, scores, related, chosen)
             if led is None:  # "Who is the director of Mossad?": no related sentence names anyone its director
@@ -279,9 +279,9 @@ class ExtractiveAnswerer(Answerer):
         and the holder's name; None when no related sentence names anyone as holding the role. The owner the
         question names must be named in the sentence's passage ("Who is Maersk's CEO?" is not answered by OpenAI's
         interim CEO); "Who is its CEO?" takes its owner from the topic. A former holder shows the articles speak of
-        the role but does not lead an answer to who holds it now (`composer.leads_for`)."""
-        owner = composer.role_owner(plan.question)
-        holders = composer.role_holders([c.text for c in candidates], role, plan.question, owner or plan.query)
+        the role but does not lead an answer to who holds it now (`roles.leads_for`)."""
+        owner = role_owner(plan.question)
+        holders = roles.role_holders([c.text for c in candidates], role, plan.question, owner or plan.query)
         holding = [
             int(n) for n in np.argsort(-scores)
             if holders[n][0] and related[n] >= self.abstain_below and (not owner or composer.mentions(_passage_text(passages[candidates[n].position - 1]), owner))
@@ -304,9 +304,9 @@ class ExtractiveAnswerer(Answerer):
         order: encoding every sentence of every passage costs most of an answer's time."""
         if len(candidates) <= self.shortlist:
             return candidates
-        role = composer.asked_role(question) if kind == "who" else ""
+        role = asked_role(question) if kind == "who" else ""
         holds = [
-            (kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind, question)) or (bool(role) and composer.holds_role(c.text, role))
+            (kind in composer.MUST_HOLD and composer.holds_kind(c.text, kind, question)) or (bool(role) and roles.holds_role(c.text, role))
             for c in candidates
         ]
         keep = sorted(range(len(candidates)), key=lambda n: (-len(asked & content_words(candidates[n].context)) - holds[n], candidates[n].position))

@@ -7,7 +7,8 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import announces, counted, holds_kind, is_fragment, leads_for, names_holder
+from chatbot.composer import announces, counted, holds_kind, is_fragment
+from chatbot.roles import leads_for, names_holder
 from chatbot.followup import cited_lead
 from chatbot.plan import understand
 from chatbot.query import answer_kind, asked_role, role_owner
