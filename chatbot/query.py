@@ -172,7 +172,7 @@ _NO_ROLE = re.compile(r"\b(?:individual|person|people|man|woman|one|subject|figu
 def asked_role(question: str) -> str:
     """The role a "Who is the <role> of X?" / "Who is X's <role>?" question asks the holder of ("chief executive"),
     or "" (also when the role is held in nothing named)."""
-    match = _ROLE_ASKED.match(expanded(question))
+    match = _role_asked(question)
     # A role is held in something named: "Who was the donor for his first one?" asks about a person, not an office.
     owned = match and (match.group("whose").lower() != "the" or (match.group("owner") or "")[:1].isupper())
     words = [w for w in match.group("role").split() if w.lower() not in _NOT_ROLE] if owned else []
@@ -181,13 +181,30 @@ def asked_role(question: str) -> str:
 
 def role_owner(question: str) -> str:
     """Whom a role question names as the role's owner ("Expedia" in "Who is the CEO of Expedia?", "Richmond" in
-    "Who is Richmond's coach?"), or "" when it points back ("its", "the company's")."""
-    match = _ROLE_ASKED.match(expanded(question))
+    "Who is Richmond's coach?", "maersk" in "who is maersk's ceo?"), or "" when it points back ("its", "the
+    company's")."""
+    match = _role_asked(question)
     if not match:
         return ""
     whose = re.sub(r"^the\s+|['’]s?$", "", match.group("whose"))
-    owner = whose if whose[:1].isupper() else (match.group("owner") or "")
+    if whose.lower() not in _POINTS_BACK and not re.search(rf"\b(?:{_COMMON_OWNERS})$", whose):
+        return whose  # "Richmond", or "maersk" typed in lower case
+    owner = match.group("owner") or ""
     return owner.strip("?.,") if owner[:1].isupper() else ""
+
+
+_POINTS_BACK = {"the", "his", "her", "its", "their"}
+# An owner said with a common noun points back to the topic: "Who is the company's chief executive?"
+_COMMON_OWNERS = r"company|firm|club|team|group|country|city|state|agency|organi[sz]ation|startup|platform|league|government|network|brand|band|school|university|business|side|party"
+
+
+def _role_asked(question: str) -> re.Match | None:
+    """The role question's parts; a role typed in capitals at the end ("Who is the Diamondbacks' General Manager?",
+    as a lower-case question reads once its words take the archive's capitals) is read as one in lower case."""
+    question = expanded(question)
+    return _ROLE_ASKED.match(question) or _ROLE_ASKED.match(
+        re.sub(r"((?:\b[A-Z][a-z]+\s*){1,3})\?\s*$", lambda m: m.group(1).lower() + "?", question)
+    )
 
 
 def defined_subject(question: str) -> str:

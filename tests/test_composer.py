@@ -510,6 +510,9 @@ def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
     assert answer_kind("Who is Bill Kenwright?") == "definition"
     assert role_owner("Who is the Premier League's chief executive?") == "Premier League"
     assert role_owner("Who is its chief executive?") == "" and asked_role("Who was the donor for his first one?") == ""
+    # Typed in lower case (and given the archive's capitals where it has them), a role question is still one.
+    assert asked_role("who is the Diamondbacks' General Manager?") == "general manager"
+    assert role_owner("who is maersk's CEO?") == "maersk" and role_owner("Who is the company's chief executive?") == ""
     former = names_holder("Sam Bankman-Fried, former CEO of FTX, went on trial.", "CEO", ["Sam Bankman-Fried"], "FTX")
     assert former and former[0][0] == "Sam Bankman-Fried"
     assert not leads_for("Who is FTX's CEO now?", former[0][1]) and leads_for("Who was FTX's CEO in 2022?", former[0][1])
