@@ -261,7 +261,9 @@ class ExtractiveAnswerer(Answerer):
             led = self._holder_lead(plan, role, candidates, passages, scores, related, chosen)
             if led is None:  # "Who is the director of Mossad?": no related sentence names anyone its director
                 return composer.Composed([], composer.not_said(plan.question))
-            chosen, name = led[0], led[1] or name
+            # The holder, or no name first: the name most passages share is often a former holder ("Sam
+            # Bankman-Fried: What's left of FTX is now being led by John J. Ray III").
+            chosen, name = led
         if chosen and not parts and not plan.long and not composer.says_own_words(plan, candidates[chosen[0]].context):
             # "Where will his funeral be held?": no passage speaks of a funeral, and the best sentence says none of
             # what is asked, only the topic. A sentence saying it in other words holds some word of the question.

@@ -545,3 +545,16 @@ def test_how_much_of_a_money_noun_asks_for_an_amount():
     assert answer_kind("How much net income did the biggest shipping lines make in 2021?") == "money"
     assert answer_kind("How much new funding did they raise?") == "money"
     assert answer_kind("How much time do people spend in it?") == "count"
+
+
+def test_a_former_holder_is_not_put_first_as_the_answer(embeddings):
+    ftx = [
+        Document(page_content=body, metadata={"chunk_id": f"f{n}:0", "article_id": f"f{n}", "title": title, "source": "Riverton Post"}, id=f"f{n}:0")
+        for n, (title, body) in enumerate([
+            ("FTX trial opens", "Sam Bankman-Fried, former CEO of FTX, went on trial in New York on Tuesday. Jurors heard from prosecutors."),
+            ("FTX founder in court", "Prosecutors say Sam Bankman-Fried used customer money. Sam Bankman-Fried denies the charges."),
+            ("What is left of FTX", "What's left of FTX is now being led by John J. Ray III, who cleaned up Enron. The exchange failed last year."),
+        ], 1)
+    ]
+    result = answer(embeddings, "Who is FTX's chief executive now?", ftx)
+    assert not result.abstained and not result.text.startswith("Sam Bankman-Fried:"), result.text
