@@ -116,12 +116,12 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 # "How much" asks for money when a verb or a money noun follows it ("How much did it cost?", "How much funding
 # ...?", "How much net income ...?") and the question speaks of money; "How much time do people spend in it?" asks for a duration.
 _AUXILIARY = r"is|was|are|were|did|does|do|has|have|had|will|would|could|can|should"
-_MONEY_NOUNS = r"(?:[a-z]+\s+)?(?:money|cash|funding|prize|revenue|capital|investment|profits?|debt|rent|tax|taxes|income|earnings|losses|wealth|savings)"
+_MONEY_NOUNS = r"(?:[a-z]+\s+)?(?:money|cash|funding|prize|revenue|capital|investment|profits?|debt|rent|tax|taxes|income|earnings|losses|wealth|savings|penalty|penalties|fines|damages|fees|compensation|bonus|salary|wages)"
 _MONEY_WORDS = (
     r"cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees"
     r"|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made|money|prize|award|compensation"
     r"|damages|funding|settle|settlement|gross|grossed|grossing|(?:take|took|taken|bring|brought)\s+in|generate|generated"
-    r"|revenue|sales"
+    r"|revenue|sales|penalty|penalties|fines"
 )
 _KINDS = [
     ("money", re.compile(rf"\bhow\s+much\s+(?=(?:{_AUXILIARY}|{_MONEY_NOUNS})\b)(?=.*\b(?:{_MONEY_WORDS})\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),

@@ -544,6 +544,7 @@ def test_a_count_counts_the_head_of_the_words_after_how_many():
 def test_how_much_of_a_money_noun_asks_for_an_amount():
     assert answer_kind("How much net income did the biggest shipping lines make in 2021?") == "money"
     assert answer_kind("How much new funding did they raise?") == "money"
+    assert answer_kind("How much in penalties is the attorney general seeking?") == "money"
     assert answer_kind("How much time do people spend in it?") == "count"
 
 
