@@ -325,13 +325,14 @@ _LETTERS = re.compile(r"[^\W\d_]")
 OTHER_LANGUAGE_WORDS = 2  # function words of another language, and more of them than of English, make a question foreign
 
 
-# How people wrap a question: "Can you tell me why ...", "Do you know who ...", "I'd like to know how much ...".
+# How people wrap a question: "Can you tell me why ...", "Do you know who ...", "I'd like to know how much ...",
+# "Can you tell me is it suitable for kids?".
 _WRAPPER = re.compile(
     r"^\s*(?:(?:hi|hey|hello|ok|okay|so|and|thanks)[,!.]?\s+)?"
     r"(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:tell|show|remind)\s+me\s+|(?:please\s+)?tell\s+me\s+|"
     r"do\s+you\s+know\s+|i(?:['’]d|\s+would)\s+like\s+to\s+know\s+|i\s+(?:want|need)\s+to\s+know\s+|i\s+wonder\s+|"
     r"i['’]m\s+curious\s+(?:about\s+)?|any\s+idea\s+)"
-    r"(?=(?:who|whom|whose|what|when|where|why|how|which)\b)",
+    rf"(?=(?:who|whom|whose|what|when|where|why|how|which|{_AUXILIARY})\b)",
     re.I,
 )
 _ASKING = re.compile(rf"^\W*(?:(?:and|so|but|then)\s+)?(?:who|whom|whose|what|when|where|why|how|which|{_AUXILIARY})\b", re.I)

@@ -73,6 +73,8 @@ def test_a_wrapped_question_or_one_without_its_question_mark_is_read_as_asked():
     assert as_asked("Can you tell me why the EU opened an inquiry") == "Why the EU opened an inquiry?"
     assert as_asked("do you know who won the cup?") == "Who won the cup?"
     assert as_asked("I’d like to know how much it cost") == "How much it cost?"
+    assert as_asked("Can you tell me is it suitable for kids?") == "Is it suitable for kids?"
+    assert as_asked("Can you tell me more about it?") == "Can you tell me more about it?"
     assert as_asked("how many views did it get") == "how many views did it get?"
     assert as_asked("and what about Chelsea") == "and what about Chelsea?"
     for unchanged in ("Tell me about the Nobel Prize", "Putin rare earths", "What did he say."):
