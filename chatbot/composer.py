@@ -389,7 +389,10 @@ def not_said(question: str) -> str:
     phrase = re.search(r"\bwhich\s+((?:[a-z]+\s+){0,2}?[a-z]+)\s+(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b", question, re.I)
     named = phrase and not re.search(r"\b(?:of|the|a|an|these|those)\b", phrase.group(1), re.I)
     thing = phrase.group(1) if named else asked_thing(question) if re.search(r"\bwhich\b", question, re.I) else ""
-    return f"The indexed articles don't say which {thing}." if thing else "The indexed articles don't say."
+    if thing:
+        return f"The indexed articles don't say which {thing}."
+    opening = re.match(r"^\W*(?:and\s+|so\s+|but\s+)?(where|why)\b", question, re.I)  # "Where will his funeral be held?"
+    return f"The indexed articles don't say {opening.group(1).lower()}." if opening else "The indexed articles don't say."
 
 
 def part_not_said(part: str) -> str:

@@ -523,6 +523,10 @@ def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
 
 def test_a_question_about_something_no_passage_mentions_is_not_answered_with_the_topic(embeddings):
     council = docs(BRIDGE, *SHUFFLED)
+    plan = understand("Where will the mayor's funeral be held?", ["Riverton Post"])
+    plan.query = f"{plan.question} Riverton council Market Street bridge"
+    funeral = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, council)), council, plan.question)
+    assert funeral.abstained and funeral.text == "The indexed articles don't say where.", funeral.text
     plan = understand("Which law firm is defending it?", ["Riverton Post"])
     plan.query = f"{plan.question} Riverton council Market Street bridge"
     result = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, council)), council, plan.question)
