@@ -286,7 +286,7 @@ class ExtractiveAnswerer(Answerer):
         holders = roles.role_holders([c.text for c in candidates], role, plan.question, owner or plan.query)
         holding = [
             int(n) for n in np.argsort(-scores)
-            if holders[n][0] and related[n] >= self.abstain_below and (not owner or composer.mentions(_passage_text(passages[candidates[n].position - 1]), owner))
+            if holders[n][0] and related[n] >= self.abstain_below and (not owner or composer.mentions(composer.passage_text(passages[candidates[n].position - 1]), owner))
         ]
         if not holding:
             return None
@@ -338,10 +338,6 @@ class ExtractiveAnswerer(Answerer):
             said += [sentence.previous, sentence.text] if carries else [sentence.text]
         if composed.missing:  # the part of the question the articles don't cover
             yield " " + composed.missing
-
-
-def _passage_text(doc: Document) -> str:
-    return f"{doc.metadata.get('title', '')}\n{doc.page_content}"
 
 
 def digest(passages: list[Document]) -> Iterator[str]:

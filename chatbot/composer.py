@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from chatbot import entities
 from chatbot.plan import QueryPlan
 from chatbot.query import MONTHS, asked_role, asked_thing, defined_subject, without_titles
-from index.text import _STEMMER, WORD, split_sentences, stems
+from index.text import WORD, split_sentences, stem, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
 MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays this short (the seed's FAQ: 30-40)
@@ -232,10 +232,6 @@ def holds_kind(text: str, kind: str, question: str = "") -> bool:
     return bool(found)
 
 
-def stem(word: str) -> str:
-    return _STEMMER.stemWord(word.lower())
-
-
 def plain(text: str) -> str:
     """Lower-case words only, single-spaced: how texts are compared."""
     return " ".join(WORD.findall(text.lower()))
@@ -342,12 +338,17 @@ GENERIC_NOUNS = set(
 )
 
 
+def passage_text(doc: Document) -> str:
+    """A passage with its article's title, as a name or a word is looked for in it."""
+    return f"{doc.metadata.get('title', '')}\n{doc.page_content}"
+
+
 def absent_nouns(question: str, passages: list[Document]) -> list[str]:
     """The phrases of the question's nouns that no passage (text or title) holds in any form ("funeral" in
     "Where will his funeral be held?"), beyond nouns too general to be its subject."""
     held = set()
     for d in passages:
-        held |= stems(f"{d.metadata.get('title', '')}\n{d.page_content}")
+        held |= stems(passage_text(d))
     return [
         phrase for word, lemma, phrase in entities.nouns(question)
         if word.lower() not in GENERIC_NOUNS and not ({stem(word), stem(lemma)} & held)

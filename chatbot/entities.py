@@ -99,14 +99,20 @@ def _tagger():
 
 
 @lru_cache(maxsize=2048)
+def _tagged(question: str):
+    """The question tagged once (its nouns and the head of its "how many" are both read from it); None when the
+    tagger is unavailable."""
+    with _lock:
+        nlp = _tagger()
+        return None if nlp is None else nlp(question)
+
+
 def nouns(question: str) -> tuple[tuple[str, str, str], ...]:
     """The common nouns of a question, each as (word, lemma, the phrase it heads with the nouns and adjectives
     before it: "law firm", "other sector"); () when the tagger is unavailable."""
-    with _lock:
-        nlp = _tagger()
-        if nlp is None:
-            return ()
-        doc = nlp(question)
+    doc = _tagged(question)
+    if doc is None:
+        return ()
     found = []
     for i, token in enumerate(doc):
         if token.pos_ == "NOUN" and token.is_alpha and len(token.text) > 2:
@@ -117,16 +123,13 @@ def nouns(question: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=2048)
 def counted_head(question: str) -> str:
     """The noun a "How many ...?" question counts: the head of the words after "many" ("counts" in "How many
     criminal counts does he face?", "reports" in "How many terror-financing reports a day ...?"); "" when it
     names none ("How many did they sell?") or the tagger is unavailable."""
-    with _lock:
-        nlp = _tagger()
-        if nlp is None:
-            return ""
-        doc = nlp(question)
+    doc = _tagged(question)
+    if doc is None:
+        return ""
     for i, token in enumerate(doc[:-1]):
         if token.lower_ == "how" and doc[i + 1].lower_ == "many":
             head = ""

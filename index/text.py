@@ -109,6 +109,11 @@ def content_words(text: str) -> set[str]:
 _STEMMER = Stemmer.Stemmer("english")
 
 
+def stem(word: str) -> str:
+    """One word's stem, as `stems` gives it."""
+    return _STEMMER.stemWord(word.lower())
+
+
 def stems(text: str) -> set[str]:
     """The content words of `text`, stemmed ("hospitals" and "hospital" meet)."""
     return set(_STEMMER.stemWords(sorted(content_words(text))))
