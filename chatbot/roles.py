@@ -47,13 +47,29 @@ def _owned_by(owner: str, asked: str) -> bool:
     return any(w[:OWNER_PREFIX] in asked_words for w in words)
 
 
-def names_holder(text: str, role: str, people: list[str], owner: str) -> list[tuple[str, set[str]]]:
+# The organisation or place a sentence opens with, as its subject ("The Wild have relieved head coach ...").
+_OPENING = re.compile(r"^\W*(?:The\s+)?((?:[A-Z][\w&'’.-]*\s+){0,2}[A-Z][\w&'’.-]*)\s+(?=[a-z])")
+
+
+def opening_subject(text: str, organisations: list[str]) -> str:
+    """The organisation or place the sentence opens with (one the recogniser found in it), or ""."""
+    match = _OPENING.match(text)
+    return match.group(1) if match and match.group(1) in organisations else ""
+
+
+def _initials(words: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[A-Za-z][\w'’]*", words.replace(".", " ")) if w[0].isupper() or w not in ("of", "the", "and"))
+
+
+def names_holder(text: str, role: str, people: list[str], owner: str, subject: str = "") -> list[tuple[str, set[str]]]:
     """How the sentence names one of `people` as holding `role` for `owner` (the owner's words; the question with
     its topic when it names none): each holder found, with the words said about the holding ("former",
     "interim", ...). The role is written beside the name ("Kick CEO Eddie Craven", "the CEO of Cruise, Kyle Vogt",
     "Patrick McHenry, the interim speaker", "McHenry was named speaker"), not qualified by another owner ("Hawthorn
     coach Bec Goddard" is not Richmond's coach); the role without a name beside it names no holder ("an urgent
-    probe by Australia's information commissioner")."""
+    probe by Australia's information commissioner"). A role with no owner written beside it belongs to the
+    organisation the sentence opens with, when it opens with one (`subject`): "The Wild have relieved head coach
+    Dean Evason" is not about the Predators' coach."""
     said = _role_pattern(role)
     qualifier = rf"(?P<owner>(?:{_CAPITALISED_WORD}(?:['’]s)?\s+){{1,3}})?"
     of_owner = rf"(?:\s+(?:of|at|for)\s+(?:the\s+)?(?P<of>{_CAPITALISED_WORD}(?:\s+{_CAPITALISED_WORD}){{0,3}}))?"
@@ -71,15 +87,25 @@ def names_holder(text: str, role: str, people: list[str], owner: str) -> list[tu
                 after,
             )
             for match, context in ((lead, before[: lead.start()] if lead else ""), (trail, "")):
-                if match and _owned_by((match.group("owner") or "") + " " + (match.group("of") or ""), owner):
+                written = ((match.group("owner") or "") + " " + (match.group("of") or "")).strip() if match else ""
+                if match and not written and subject and subject not in person and not _subject_owns(subject, owner):
+                    continue
+                if match and _owned_by(written, owner):
                     # The words said of the holding: those of the match and the two before it ("Current interim head").
                     found.append((person, {w.lower() for w in WORD.findall(" ".join(context.split()[-2:]) + " " + match.group(0))}))
     return found
 
 
+def _subject_owns(subject: str, owner: str) -> bool:
+    """Whether the sentence's opening organisation is the owner asked about, by its words or as its initials
+    ("USWNT" for the U.S. women's national team)."""
+    initials = iter(_initials(re.sub(r"['’]s\b", "", owner)).upper())
+    return _owned_by(subject, owner) or (subject.isupper() and subject[0] == next(initials, "") and all(letter in initials for letter in subject[1:]))
+
+
 # How a holding is qualified: a question about who holds a role now is not answered by a former holder, nor one
 # about the new holder by the interim or current one.
-_PAST = {"former", "ex", "outgoing", "previous", "late", "erstwhile"}
+_PAST = {"former", "ex", "outgoing", "previous", "late", "erstwhile", "fired", "sacked", "ousted", "dismissed", "relieved", "axed"}
 _NEW = {"new", "incoming", "next", "designate"}
 _NOT_NEW = _PAST | {"interim", "acting", "current", "caretaker", "incumbent"}
 
@@ -97,12 +123,13 @@ def role_holders(texts: list[str], role: str, question: str, owner: str) -> list
     `names_holder`), and the holder it names who may lead the answer (`leads_for`), or ""; without the
     named-entity recogniser, whether it names the role and someone new."""
     people = entities.spans(texts, "who")
+    organisations = [a + b for a, b in zip(entities.spans(texts, "organisation") or [[]] * len(texts), entities.spans(texts, "where") or [[]] * len(texts))]
     if people is None:
         return [(held, "") for held in (holds_role(t, role) and holds_kind(t, "who", question) for t in texts)]
     out = []
-    for text, names in zip(texts, people):
+    for text, names, found in zip(texts, people, organisations):
         # The recogniser misses some names ("her co-defendant Jodi Hildebrandt"): two capitalised words count too.
         new = [p for p in dict.fromkeys(names + _TWO_CAPITALISED.findall(text)) if not mentions(question, p)]
-        holdings = names_holder(text, role, new, owner)
+        holdings = names_holder(text, role, new, owner, opening_subject(text, found))
         out.append((bool(holdings), next((person for person, said in holdings if leads_for(question, said)), "")))
     return out

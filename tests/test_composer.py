@@ -501,6 +501,12 @@ def test_a_role_is_held_by_the_person_named_beside_it_for_the_owner_asked_about(
         "Cruise executives were pressured by GM as the company lost support in other states. "
         "Sources described an all-hands meeting at Cruise earlier in the week that was led by co-founder and CEO Kyle Vogt."
     )
+    # With no owner beside the role, it is the organisation the sentence opens with: not the Predators'.
+    wild = docs("The Wild have relieved head coach Dean Evason of his duties, the team said after a loss to the Nashville Predators.")
+    predators = answer(embeddings, "Who is the Nashville Predators' head coach?", wild)
+    assert predators.abstained and predators.text == "The indexed articles don't say who the head coach is.", predators.text
+    hayes = names_holder("The USWNT named Emma Hayes as head coach on Tuesday.", "head coach", ["Emma Hayes"], "U.S. women's national soccer team", "USWNT")
+    assert hayes and hayes[0][0] == "Emma Hayes"  # the team by its initials
     holder = answer(embeddings, "Who is the CEO of Cruise?", cruise)
     assert not holder.abstained and holder.text.startswith("Sources described") and "Kyle Vogt" in holder.text, holder.text
 
@@ -517,6 +523,8 @@ def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
     assert former and former[0][0] == "Sam Bankman-Fried"
     assert not leads_for("Who is FTX's CEO now?", former[0][1]) and leads_for("Who was FTX's CEO in 2022?", former[0][1])
     assert names_holder("Mozilla CEO Mitchell Baker defended Google.", "CEO", ["Mitchell Baker"], "Expedia") == []
+    fired = names_holder("The Wild fired head coach Dean Evason on Monday.", "head coach", ["Dean Evason"], "Wild", "Wild")
+    assert fired and not leads_for("Who is the Wild's head coach?", fired[0][1])  # a coach just fired is a former one
     # A football club's manager is also called its coach.
     assert names_holder("Real's coach, Carlo Ancelotti, said it was a solid game.", "manager", ["Carlo Ancelotti"], "Real Madrid")
 
