@@ -330,8 +330,13 @@ class ExtractiveAnswerer(Answerer):
             # It brings the sentence it refers back to, unless that one was quoted already.
             carries = sentence.context != sentence.text and sentence.previous not in said
             text = sentence.context if carries else sentence.text
-            if not said and composed.name and composed.name not in text:
-                text = f"{composed.name}: {text}"  # the answer first, then the sentence that gives it
+            if not said and composed.name and composed.name not in text and (plan.long or composer.names_in_full(text, composed.name)):
+                # The name first: for a question that describes someone by several clues, the one the passages
+                # found for them agree on ("Who is the individual ... ?" -> "Sam Bankman-Fried: ..."); for a short
+                # question, only the person its sentence names in part ("Sam Bankman-Fried: ..., Bankman-Fried
+                # had ..."), never over a sentence naming someone else ("Moungi Bawendi: The second winner is
+                # chemist Louis Brus").
+                text = f"{composed.name}: {text}"
             # A quoted "[3]" in the article's own text must not pass for one of our citations.
             quoted = re.sub(r"\s{2,}", " ", MARKER.sub("", text)).strip()
             yield ("" if not said else " ") + cite(quoted, sentence.position)

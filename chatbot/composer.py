@@ -28,7 +28,9 @@ _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|thousand"
     r"|million|billion|trillion|dozen|half|double|twice|percent"
 )
-_CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|kronor|krona|roubles?|rubles?|pesos?)"
+_CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|kronor|krona|roubles?|rubles?|pesos?|shekels?|rand|reais|lira|dirhams?|riyals?)"
+# Currencies by their ISO codes and local abbreviations ("NIS 405 million", "Rs 500 crore", "USD 2 billion").
+_CODES = r"USD|EUR|GBP|NIS|ILS|INR|Rs\.?|AUD|CAD|CHF|JPY|CNY|RMB|HKD|SGD|NZD|SEK|NOK|DKK|ZAR|BRL|MXN|KRW|RUB|TRY|AED|SAR"
 # The Korean won after a sum ("1.5 trillion won", "10,000 won"), not the verb ("in 2022 won the cup", "$8 won’t stop bots").
 _WON = r"\b\d[\d,.]*\s*(?:million|billion|trillion)\s+won\b|\b\d{1,3}(?:,\d{3})+\s+won\b(?!['’])"
 _PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?(?!\d|st\b|nd\b|rd\b|th\b)"
@@ -41,7 +43,7 @@ KIND_PATTERNS = {
     "number": re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b", re.I),
     # An amount has its currency: "15 million to 20 million new two-wheelers" says no price. "Free" is a price
     # ("the app is free", "free of charge"), "free from biases" and "free to leave" are not.
-    "money": re.compile(rf"[$£€¥₹]\s?[\d.,]+(?:\s*(?:million|billion|trillion|bn|m|k)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k)\s+)?{_CURRENCY}\b|{_WON}|\bfree\b(?!\s+(?:from|to|of(?!\s+charge)|will|speech|agency|agent|throw|kick)\b)|\bno charge\b", re.I),
+    "money": re.compile(rf"(?:[$£€¥₹₪]|\$US|\b(?-i:{_CODES})\b)\s?\d[\d.,]*(?:\s*(?:million|billion|trillion|bn|m|k|crore|lakh)\b)?|\b\d[\d,.]*\s*(?:(?:million|billion|bn|m|k|crore|lakh)\s+)?(?:{_CURRENCY}|(?-i:{_CODES}))\b|{_WON}|\bfree\b(?!\s+(?:from|to|of(?!\s+charge)|will|speech|agency|agent|throw|kick)\b)|\bno charge\b", re.I),
     # A month is capitalised ("It may be over a decade since ..." names no date); "this week" and "next week" are times.
     "when": re.compile(
         rf"\b(?-i:{_MONTHS})\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b|\b(?:1[89]|20)\d\d\b"
@@ -111,7 +113,8 @@ class Composed:
 
 
 def is_fragment(text: str) -> bool:
-    """Not a sentence a person can read alone: a lower-case start, inside a quotation, a question, a label, not prose."""
+    """Not a sentence a person can read alone: a lower-case start, inside a quotation, a question, a heading or label
+    (no full stop), not prose."""
     stripped = text.strip()
     first = next((ch for ch in stripped if ch.isalnum()), "")
     if not first or first.islower() or stripped[0] in "”’)-–—,;:":
@@ -121,6 +124,8 @@ def is_fragment(text: str) -> bool:
     letters = [ch for ch in stripped if ch.isalpha()]
     if sum(ch.isupper() for ch in letters) > 0.6 * len(letters):
         return True  # a headline or label in capitals ("TIME-RESTRICTED EATING NO MORE BENEFICIAL ..."), not prose
+    if not stripped.endswith((".", "!", "…", '"', "”", "’", "'", ")")):
+        return True  # a heading, a label or a line cut off: "Shohei Ohtani news: Latest updates, rumors for MLB free agency"
     return stripped.endswith(("?", ":")) or bool(_NOT_PROSE.search(stripped))
 
 
@@ -315,6 +320,11 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
     return forms[ranked[0]] if ranked and votes[ranked[0]] >= 2 else ""
 
 
+def names_in_full(text: str, name: str) -> bool:
+    """Whether the text names `name` in part (by its last word: "Bankman-Fried" for Sam Bankman-Fried)."""
+    return whole_word(name.split()[-1]).search(text) is not None
+
+
 def missing_names(plan: QueryPlan, passages: list[Document]) -> list[str]:
     """The names the question is about that no passage (text, title, outlet or year of publication) mentions: an
     article published in 2023 is about 2023 even when its text never writes the year; a name with a title
@@ -324,11 +334,23 @@ def missing_names(plan: QueryPlan, passages: list[Document]) -> list[str]:
         for d in passages
     )
     missing = []
+    groups = entities.groups(plan.question) if plan.names else set()
     for name in plan.names:
+        if name in groups:
+            continue  # "How much did Americans spend online?" is answered by an article about US shoppers
         bare = without_titles(name)  # "Rugby Australia's CEO" is mentioned by an article calling him chief executive
-        if not mentions(haystack, name) and not (bare and mentions(haystack, bare)):
-            missing.append(bare or name)
+        # "2023 Davis Cup": the year (of the text or of publication) and the name, each mentioned somewhere.
+        dated = _DATED_NAME.match(bare or name)
+        if dated:
+            if all(mentions(haystack, part) for part in dated.groups() if part):
+                continue
+        elif mentions(haystack, name) or (bare and mentions(haystack, bare)):
+            continue
+        missing.append(bare or name)
     return missing
+
+
+_DATED_NAME = re.compile(r"^(?:((?:19|20)\d\d)\s+(\D.*)|(\D.*?)\s+((?:19|20)\d\d))$")
 
 
 # Nouns too general to be what a question is about ("In which article ...", "How many times ...").

@@ -73,6 +73,13 @@ def spans(texts: list[str], kind: str) -> list[list[str]] | None:
     return None if found is None else [sorted(name for name, label in ents if label in wanted) for ents in found]
 
 
+def groups(text: str) -> set[str]:
+    """The nationalities and groups the text names ("Americans", "Israeli"): descriptors an article often says
+    otherwise ("US shoppers"), not names it must repeat; empty when the pipeline is unavailable."""
+    found = _entities([text])
+    return set() if found is None else {name for name, label in found[0] if label == "NORP"}
+
+
 SUBJECT_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "NORP", "LAW"}
 
 

@@ -571,3 +571,45 @@ def test_a_former_holder_is_not_put_first_as_the_answer(embeddings):
     ]
     result = answer(embeddings, "Who is FTX's chief executive now?", ftx)
     assert not result.abstained and not result.text.startswith("Sam Bankman-Fried:"), result.text
+
+
+def test_an_answer_says_only_what_its_sentences_say(embeddings):
+    # Two articles name Moungi Bawendi, so the passages "agree" on him; the sentence that answers best names Louis
+    # Brus. The answer quotes it as written, not under another name ("Moungi Bawendi: The second winner is ...").
+    nobel = docs(
+        "Three scientists shared the Nobel Prize in chemistry this year. One of those scientists is Moungi Bawendi of MIT. The second winner is chemist Louis Brus.",
+        "Moungi Bawendi said he was surprised by the call from Stockholm early on Wednesday morning.",
+    )
+    for doc in nobel:
+        doc.metadata["published_at"] = "2023-10-04T12:00:00+00:00"
+    result = answer(embeddings, "Who won the 2023 Nobel Prize in chemistry?", nobel)
+    assert not result.abstained, result.text
+    for citation in result.citations:
+        assert citation.sentence.rstrip(".") in citation.text, (citation.sentence, result.text)
+
+
+def test_an_amount_in_another_currency_or_by_its_code_is_an_amount():
+    assert holds_kind("He bought Psagot Investment House for NIS 405 million from Altshuler Shaham.", "money")
+    assert holds_kind("The venue cost $US2.3 billion to build.", "money")
+    assert holds_kind("The deal is worth Rs 500 crore.", "money") and holds_kind("a 405 million shekel deal", "money")
+    assert not holds_kind("In 2022 won the cup for the third time.", "money")
+
+
+def test_a_nationality_or_a_dated_name_is_not_missing_when_said_otherwise(embeddings):
+    shoppers = docs("US shoppers spent a record $5.6 billion online on Thanksgiving Day, up 5.5% on last year, Adobe said.")
+    spent = answer(embeddings, "How much did Americans spend online on Thanksgiving Day, according to Adobe?", shoppers)
+    assert not spent.abstained and "$5.6 billion" in spent.text, spent.text
+    cup = docs("Australia beat Finland 2-0 in the Davis Cup semi-final in Malaga to reach the final against Italy.")
+    for doc in cup:
+        doc.metadata["published_at"] = "2023-11-25T09:00:00+00:00"
+    beaten = answer(embeddings, "Who did Australia beat in the 2023 Davis Cup semi-final?", cup)
+    assert not beaten.abstained and "Finland" in beaten.text, beaten.text
+    earlier = answer(embeddings, "Who did Australia beat in the 2019 Davis Cup semi-final?", cup)
+    assert earlier.text == "The indexed articles don't mention 2019 Davis Cup.", earlier.text
+
+
+def test_a_heading_without_its_full_stop_is_not_quoted():
+    assert is_fragment("Shohei Ohtani news: Latest updates, rumors for MLB free agency")
+    assert is_fragment("FINAL: Colorado 27, Arizona State 24")
+    assert not is_fragment("Colorado beat Arizona State 27-24 with a field goal in the final seconds.")
+    assert not is_fragment("“We are not here to show off,” he said.")
