@@ -35,6 +35,11 @@ def docs(*bodies: str) -> list[Document]:
     ]
 
 
+def published(passages: list[Document], when: str) -> None:
+    for doc in passages:
+        doc.metadata["published_at"] = when
+
+
 def answer(embeddings, question: str, passages: list[Document]):
     plan = understand(question, ["Riverton Post"])
     return finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, passages)), passages, question)
@@ -156,8 +161,7 @@ def test_which_app_is_answered_by_the_sentence_naming_one(embeddings):
 
 def test_a_year_the_article_was_published_in_is_not_missing(embeddings):
     passages = docs(BRIDGE)
-    for doc in passages:
-        doc.metadata["published_at"] = "2023-11-20T09:00:00+00:00"
+    published(passages, "2023-11-20T09:00:00+00:00")
     result = answer(embeddings, "Why did the council close the Market Street bridge in 2023?", passages)
     assert not result.abstained and "because inspectors found cracks" in result.text, result.text
     result = answer(embeddings, "What did the council decide about the Market Street bridge in 2019?", passages)
@@ -580,8 +584,7 @@ def test_an_answer_says_only_what_its_sentences_say(embeddings):
         "Three scientists shared the Nobel Prize in chemistry this year. One of those scientists is Moungi Bawendi of MIT. The second winner is chemist Louis Brus.",
         "Moungi Bawendi said he was surprised by the call from Stockholm early on Wednesday morning.",
     )
-    for doc in nobel:
-        doc.metadata["published_at"] = "2023-10-04T12:00:00+00:00"
+    published(nobel, "2023-10-04T12:00:00+00:00")
     result = answer(embeddings, "Who won the 2023 Nobel Prize in chemistry?", nobel)
     assert not result.abstained, result.text
     for citation in result.citations:
@@ -600,8 +603,7 @@ def test_a_nationality_or_a_dated_name_is_not_missing_when_said_otherwise(embedd
     spent = answer(embeddings, "How much did Americans spend online on Thanksgiving Day, according to Adobe?", shoppers)
     assert not spent.abstained and "$5.6 billion" in spent.text, spent.text
     cup = docs("Australia beat Finland 2-0 in the Davis Cup semi-final in Malaga to reach the final against Italy.")
-    for doc in cup:
-        doc.metadata["published_at"] = "2023-11-25T09:00:00+00:00"
+    published(cup, "2023-11-25T09:00:00+00:00")
     beaten = answer(embeddings, "Who did Australia beat in the 2023 Davis Cup semi-final?", cup)
     assert not beaten.abstained and "Finland" in beaten.text, beaten.text
     earlier = answer(embeddings, "Who did Australia beat in the 2019 Davis Cup semi-final?", cup)
