@@ -373,8 +373,16 @@ def absent_nouns(question: str, passages: list[Document]) -> list[str]:
         held |= stems(passage_text(d))
     return [
         phrase for word, lemma, phrase in entities.nouns(question)
-        if word.lower() not in GENERIC_NOUNS and not ({stem(word), stem(lemma)} & held)
+        if word.lower() not in GENERIC_NOUNS and not ({stem(word), stem(lemma)} & held) and not _compounded(stem(lemma), held)
     ]
+
+
+# A noun is also said as the first part of a compound: "chair" by "chairperson", "spokes" by "spokeswoman".
+_COMPOUNDED = ("man", "men", "woman", "women", "person", "people", "ship")
+
+
+def _compounded(noun: str, held: set[str]) -> bool:
+    return any(f"{noun}{end}" in held for end in _COMPOUNDED)
 
 
 def says_own_words(plan: QueryPlan, text: str) -> bool:

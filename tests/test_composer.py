@@ -7,7 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import announces, counted, holds_kind, is_fragment
+from chatbot.composer import absent_nouns, announces, counted, holds_kind, is_fragment
 from chatbot.roles import leads_for, names_holder
 from chatbot.followup import cited_lead
 from chatbot.plan import understand
@@ -615,3 +615,9 @@ def test_a_heading_without_its_full_stop_is_not_quoted():
     assert is_fragment("FINAL: Colorado 27, Arizona State 24")
     assert not is_fragment("Colorado beat Arizona State 27-24 with a field goal in the final seconds.")
     assert not is_fragment("“We are not here to show off,” he said.")
+
+
+def test_a_noun_said_as_part_of_a_compound_is_not_absent():
+    passages = docs("Rani Zim is stepping down as chairperson of Group Psagot, to be replaced by Daniel Leventhal.")
+    assert absent_nouns("Who is taking over from him as chair?", passages) == []
+    assert absent_nouns("Where will his funeral be held?", passages) == ["funeral"]
