@@ -118,8 +118,9 @@ def decompose(question: str, outlets: list[str]) -> list[SubQuery]:
 _AUXILIARY = r"is|was|are|were|did|does|do|has|have|had|will|would|could|can|should"
 _MONEY_NOUNS = r"(?:[a-z]+\s+)?(?:money|cash|funding|prize|revenue|capital|investment|profits?|debt|rent|tax|taxes|income|earnings|losses|wealth|savings|penalty|penalties|fines|damages|fees|compensation|bonus|salary|wages)"
 _MONEY_WORDS = (
-    r"cost|costs|costing|price|priced|pay|paid|paying|charge|charged|earn|earns|earned|worth|salary|spend|spent|fee|fees"
-    r"|fine|fined|offer|offered|raise|raised|sell|sold|value|valued|bid|budget|make|made|money|prize|award|compensation"
+    r"cost|costs|costing|price|priced|pricing|pay|pays|paid|paying|charge|charges|charged|charging|earn|earns|earned|earning"
+    r"|worth|salary|spend|spends|spent|spending|fee|fees|fine|fined|offer|offers|offered|offering|raise|raises|raised|raising"
+    r"|sell|sells|selling|sold|value|valued|bid|budget|make|made|money|prize|award|compensation"
     r"|damages|funding|settle|settlement|gross|grossed|grossing|(?:take|took|taken|bring|brought)\s+in|generate|generated"
     r"|revenue|sales|penalty|penalties|fines"
 )

@@ -562,6 +562,9 @@ def test_how_much_of_a_money_noun_asks_for_an_amount():
     assert answer_kind("How much new funding did they raise?") == "money"
     assert answer_kind("How much in penalties is the attorney general seeking?") == "money"
     assert answer_kind("How much time do people spend in it?") == "count"
+    # Any form of a money verb: "charging", "selling", "spending".
+    assert answer_kind("How much is X charging new users in its anti-bot test?") == "money"
+    assert answer_kind("How much are they spending on ads?") == "money"
 
 
 def test_a_former_holder_is_not_put_first_as_the_answer(embeddings):
