@@ -2,8 +2,9 @@
 
 The state of a conversation is read from its turns, never accumulated in a string:
 - the *topic* is opened by a question that stands on its own and lasts while the questions refer back to it;
-- its *subject* is what the last answer named ("he", "she", "the company" point at it more often than at the
-  words of the question before).
+- its *subject* is what the last answer named ("it", "the company" point at it more often than at the words of
+  the question before); "he" and "she" point at the topic's protagonist, the person its first question asks
+  about, when there is one.
 A follow-up is searched as the question, the names of the last answer it may refer to, and the question that
 opened the topic, bounded to MAX_QUERY_WORDS words: a third turn's query holds no second question. A question
 that names something the topic does not hold, without referring back, opens a new topic and is searched exactly
@@ -20,7 +21,7 @@ from typing import Callable
 from chatbot import entities
 from chatbot.answering import is_abstention
 from chatbot.composer import mentions
-from chatbot.query import named_phrases
+from chatbot.query import answer_kind, named_phrases
 from index.text import content_words, stems
 
 # Pronouns point back at something said before, unless the question names it first ("When will Hipgnosis hold
@@ -157,8 +158,27 @@ def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = 
     # "He" after "The indexed articles don't mention Alaska." is still the person the last answer named.
     answered = [t for t in turns if not is_abstention(t.answer)]
     subject = subject_of(re.sub(r"\s*\[\d+\]", "", answered[-1].answer)) if answered else []
+    if _PERSONAL.search(question):
+        # "He" and "she" point at the person the conversation is about more often than at one its last answer
+        # mentioned in passing ("Why isn't he pitching?" is about Ohtani, not Mike Trout whose record he broke).
+        subject = protagonist(turns) or subject
     cited = list(dict.fromkeys(a for t in reversed(turns) for a in t.cited_article_ids))
     return Topic(turns[0].question, _said(turns), subject, cited)
+
+
+def protagonist(turns: list[Turn]) -> list[str]:
+    """The person a topic is about: the one its first question asks for ("Who will take over at Binance?": the first
+    person its answer names), else the first person that question names ("How long is Shohei Ohtani's contract?");
+    [] when there is none or the recogniser is unavailable."""
+    first = turns[0]
+    if answer_kind(first.question) == "who":
+        if is_abstention(first.answer):
+            return []
+        text = _lead(re.sub(r"\s*\[\d+\]", "", first.answer))
+    else:
+        text = first.question
+    people = entities.spans([text], "who")
+    return [min(people[0], key=text.find)] if people and people[0] else []
 
 
 def subject_of(answer: str) -> list[str]:

@@ -30,6 +30,34 @@ def test_he_after_an_answer_about_a_named_person_searches_that_person():
     assert query.startswith("What did he say about sugar?") and "Ashley Gearhardt" in query
 
 
+def test_he_points_at_the_person_the_conversation_is_about_not_one_mentioned_in_passing():
+    contract = Turn(
+        "How long is Shohei Ohtani's contract with the Dodgers?",
+        "How long is Shohei Ohtani's contract with the Dodgers?",
+        "Shohei Ohtani agreed to a 10-year, $700 million contract with the Dodgers [1].",
+        ["a1"],
+        ["Ohtani signs with the Dodgers"],
+    )
+    record = Turn(
+        "Whose record did it break?",
+        "Whose record did it break? Shohei Ohtani How long is Shohei Ohtani's contract with the Dodgers?",
+        "The deal shatters Mike Trout's record 12-year, $426.5 million contract [1].",
+        ["a1"],
+        ["Ohtani signs with the Dodgers"],
+    )
+    query = condense("Why isn't he pitching next season?", [contract, record])
+    assert "Shohei Ohtani" in query and "Mike Trout" not in query, query
+    # Asked "Who ...?", the conversation is about the person the answer named.
+    successor = Turn(
+        "Who will take over as CEO of Binance now that Changpeng Zhao is stepping down?",
+        "Who will take over as CEO of Binance now that Changpeng Zhao is stepping down?",
+        "Richard Teng, formerly head of regional markets, will take over as chief executive [1].",
+        ["a2"],
+        ["Binance CEO steps down"],
+    )
+    assert "Richard Teng" in condense("What did he do before that?", [successor])
+
+
 def test_a_third_turn_carries_the_topic_not_the_second_question():
     query = condense("Where was it published?", [FIRST, SECOND])
     assert "Who led the research" not in query
