@@ -291,6 +291,13 @@ def mentions(haystack: str, name: str) -> bool:
     return found[-1] and sum(found) * 2 >= len(words)
 
 
+def as_name(span: str) -> str:
+    """A recognised span as a name: without quotes and a closing possessive; "" for a span holding a possessive
+    inside ("Ratcliffe’s Manchester United" is two names)."""
+    name = re.sub(r"['’]s$", "", span.strip(" .,“”\"'‘’"))
+    return "" if re.search(r"['’]s\s", name) else name
+
+
 def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
     """For a who / which-company question, the name the passages agree on: of the people (or organisations)
     the recogniser finds in the passages and their titles, the one most passages mention that the question does
@@ -304,7 +311,7 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
         return ""
     forms: dict[str, str] = {}
     for name in (n for names in found for n in names):
-        name = re.sub(r"['’]s$", "", name.strip(" .,“”\"'‘’"))
+        name = as_name(name)
         key = name.split()[-1] if name else ""
         if len(key) >= 3 and key[0].isupper() and len(name) > len(forms.get(key, "")):
             forms[key] = name

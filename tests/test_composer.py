@@ -7,7 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import absent_nouns, announces, counted, holds_kind, is_fragment
+from chatbot.composer import absent_nouns, announces, as_name, counted, holds_kind, is_fragment
 from chatbot.roles import leads_for, names_holder
 from chatbot.followup import cited_lead
 from chatbot.plan import understand
@@ -624,3 +624,9 @@ def test_a_noun_said_as_part_of_a_compound_is_not_absent():
     passages = docs("Rani Zim is stepping down as chairperson of Group Psagot, to be replaced by Daniel Leventhal.")
     assert absent_nouns("Who is taking over from him as chair?", passages) == []
     assert absent_nouns("Where will his funeral be held?", passages) == ["funeral"]
+
+
+
+def test_a_span_with_a_possessive_inside_is_not_a_name():
+    assert as_name("Ratcliffe’s Manchester United") == "" and as_name("Ratcliffe’s") == "Ratcliffe"
+    assert as_name("“Sam Bankman-Fried”") == "Sam Bankman-Fried"
