@@ -2,9 +2,9 @@
 
 The state of a conversation is read from its turns, never accumulated in a string:
 - the *topic* is opened by a question that stands on its own and lasts while the questions refer back to it;
-- its *subject* is what the last answer named ("it", "the company" point at it more often than at the words of
-  the question before); "he" and "she" point at the topic's protagonist, the person its first question asks
-  about, when there is one.
+- its *subject* is what the last answer named ("they", "the company" point at it more often than at the words
+  of the question before); "he" and "she" point at the topic's protagonist, the person its first question asks
+  about, and "it" at the thing that question names, when there is one.
 A follow-up is searched as the question, the names of the last answer it may refer to, and the question that
 opened the topic, bounded to MAX_QUERY_WORDS words: a third turn's query holds no second question. A question
 that names something the topic does not hold, without referring back, opens a new topic and is searched exactly
@@ -102,6 +102,8 @@ def elliptical(question: str) -> bool:
 Foreign = Callable[[str, list[str], float], bool]
 
 
+# "It", "its": a thing (not "they": "Where are they based?" after a deal for two startups is about the startups).
+_IT = re.compile(r"\b(it|its)\b", re.I)
 # "He", "she": a person.
 _PERSONAL = re.compile(r"\b(he|she|him|his|her|hers)\b", re.I)
 
@@ -162,6 +164,8 @@ def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = 
         # "He" and "she" point at the person the conversation is about more often than at one its last answer
         # mentioned in passing ("Why isn't he pitching?" is about Ohtani, not Mike Trout whose record he broke).
         subject = protagonist(turns) or subject
+    elif _IT.search(question):
+        subject = thing_asked_about(turns) or subject  # "When can people order it?": the Steam Deck OLED
     cited = list(dict.fromkeys(a for t in reversed(turns) for a in t.cited_article_ids))
     return Topic(turns[0].question, _said(turns), subject, cited)
 
@@ -179,6 +183,18 @@ def protagonist(turns: list[Turn]) -> list[str]:
         text = first.question
     people = entities.spans([text], "who")
     return [min(people[0], key=text.find)] if people and people[0] else []
+
+
+def thing_asked_about(turns: list[Turn]) -> list[str]:
+    """What "it" points at in a topic: the first name of its first question that is not a person ("Steam Deck
+    OLED" in "How bright is the Steam Deck OLED's screen?"); [] when that question asks who or which organisation
+    (its answer names the thing) or names nothing else."""
+    first = turns[0].question
+    if answer_kind(first) in ("who", "organisation"):
+        return []
+    people = entities.spans([first], "who") or [[]]
+    names = [n for n in named_phrases(first) if not n[0].isdigit() and not any(n in p or p in n for p in people[0])]
+    return names[:1]
 
 
 def subject_of(answer: str) -> list[str]:

@@ -58,6 +58,18 @@ def test_he_points_at_the_person_the_conversation_is_about_not_one_mentioned_in_
     assert "Richard Teng" in condense("What did he do before that?", [successor])
 
 
+def test_it_points_at_the_thing_the_first_question_names():
+    screen = Turn(
+        "How bright is the Steam Deck OLED's screen compared with the original?",
+        "How bright is the Steam Deck OLED's screen compared with the original?",
+        "The new LCD-free HDR panel reaches a peak brightness of 1,000 nits [1].",
+        ["a1"],
+        ["Steam Deck OLED review"],
+    )
+    query = condense("When can people order it?", [screen])
+    assert query.startswith("When can people order it? Steam Deck OLED"), query
+
+
 def test_a_third_turn_carries_the_topic_not_the_second_question():
     query = condense("Where was it published?", [FIRST, SECOND])
     assert "Who led the research" not in query
