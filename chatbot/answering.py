@@ -330,7 +330,7 @@ class ExtractiveAnswerer(Answerer):
             # It brings the sentence it refers back to, unless that one was quoted already.
             carries = sentence.context != sentence.text and sentence.previous not in said
             text = sentence.context if carries else sentence.text
-            if not said and composed.name and composed.name not in text and (plan.long or composer.names_in_full(text, composed.name)):
+            if not said and composed.name and composed.name not in text and (plan.long or composer.names_in_part(text, composed.name)):
                 # The name first: for a question that describes someone by several clues, the one the passages
                 # found for them agree on ("Who is the individual ... ?" -> "Sam Bankman-Fried: ..."); for a short
                 # question, only the person its sentence names in part ("Sam Bankman-Fried: ..., Bankman-Fried

@@ -125,8 +125,9 @@ def is_fragment(text: str) -> bool:
     if sum(ch.isupper() for ch in letters) > 0.6 * len(letters):
         return True  # a headline or label in capitals ("TIME-RESTRICTED EATING NO MORE BENEFICIAL ..."), not prose
     if not stripped.endswith((".", "!", "…", '"', "”", "’", "'", ")")):
-        return True  # a heading, a label or a line cut off: "Shohei Ohtani news: Latest updates, rumors for MLB free agency"
-    return stripped.endswith(("?", ":")) or bool(_NOT_PROSE.search(stripped))
+        # a question, a label ("...:"), a heading or a line cut off: "Shohei Ohtani news: Latest updates, rumors for MLB free agency"
+        return True
+    return bool(_NOT_PROSE.search(stripped))
 
 
 # Furniture glued to the sentence after it where a page's lines were run together ("... prices. Loading The S&P
@@ -327,7 +328,7 @@ def answer_name(plan: QueryPlan, passages: list[Document]) -> str:
     return forms[ranked[0]] if ranked and votes[ranked[0]] >= 2 else ""
 
 
-def names_in_full(text: str, name: str) -> bool:
+def names_in_part(text: str, name: str) -> bool:
     """Whether the text names `name` in part (by its last word: "Bankman-Fried" for Sam Bankman-Fried)."""
     return whole_word(name.split()[-1]).search(text) is not None
 

@@ -79,6 +79,10 @@ def _lead(answer: str) -> str:
     return re.split(r"(?<=[.!?])\s+|\[\d+\]", answer, maxsplit=1)[0]
 
 
+def _unmarked(answer: str) -> str:
+    return re.sub(r"\s*\[\d+\]", "", answer)
+
+
 def cited_lead(answer: str) -> str:
     """What an answer says before its first citation: the sentence (with any it carries) that answered."""
     return re.split(r"\s*\[\d+\]", answer, maxsplit=1)[0]
@@ -159,7 +163,7 @@ def topic_of(history: list[Turn], question: str = "", foreign: Foreign | None = 
     turns = runs[_continued(runs, question)]
     # "He" after "The indexed articles don't mention Alaska." is still the person the last answer named.
     answered = [t for t in turns if not is_abstention(t.answer)]
-    subject = subject_of(re.sub(r"\s*\[\d+\]", "", answered[-1].answer)) if answered else []
+    subject = subject_of(_unmarked(answered[-1].answer)) if answered else []
     if _PERSONAL.search(question):
         # "He" and "she" point at the person the conversation is about more often than at one its last answer
         # mentioned in passing ("Why isn't he pitching?" is about Ohtani, not Mike Trout whose record he broke).
@@ -178,7 +182,7 @@ def protagonist(turns: list[Turn]) -> list[str]:
     if answer_kind(first.question) == "who":
         if is_abstention(first.answer):
             return []
-        text = _lead(re.sub(r"\s*\[\d+\]", "", first.answer))
+        text = _lead(_unmarked(first.answer))
     else:
         text = first.question
     people = entities.spans([text], "who")

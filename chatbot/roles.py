@@ -123,13 +123,13 @@ def role_holders(texts: list[str], role: str, question: str, owner: str) -> list
     `names_holder`), and the holder it names who may lead the answer (`leads_for`), or ""; without the
     named-entity recogniser, whether it names the role and someone new."""
     people = entities.spans(texts, "who")
-    organisations = [a + b for a, b in zip(entities.spans(texts, "organisation") or [[]] * len(texts), entities.spans(texts, "where") or [[]] * len(texts))]
     if people is None:
         return [(held, "") for held in (holds_role(t, role) and holds_kind(t, "who", question) for t in texts)]
+    organisations, places = entities.spans(texts, "organisation"), entities.spans(texts, "where")
     out = []
-    for text, names, found in zip(texts, people, organisations):
+    for text, names, found, where in zip(texts, people, organisations, places):
         # The recogniser misses some names ("her co-defendant Jodi Hildebrandt"): two capitalised words count too.
         new = [p for p in dict.fromkeys(names + _TWO_CAPITALISED.findall(text)) if not mentions(question, p)]
-        holdings = names_holder(text, role, new, owner, opening_subject(text, found))
+        holdings = names_holder(text, role, new, owner, opening_subject(text, found + where))
         out.append((bool(holdings), next((person for person, said in holdings if leads_for(question, said)), "")))
     return out
