@@ -264,7 +264,9 @@ class ExtractiveAnswerer(Answerer):
             # The holder, or no name first: the name most passages share is often a former holder ("Sam
             # Bankman-Fried: What's left of FTX is now being led by John J. Ray III").
             chosen, name = led
-        if chosen and not parts and not plan.long and not composer.says_own_words(plan, candidates[chosen[0]].context):
+        # A sentence naming the role's holder answers, whatever it calls the role ("Real's coach" for the manager).
+        held = bool(role and name)
+        if chosen and not parts and not plan.long and not held and not composer.says_own_words(plan, candidates[chosen[0]].context):
             # "Where will his funeral be held?": no passage speaks of a funeral, and the best sentence says none of
             # what is asked, only the topic. A sentence saying it in other words holds some word of the question.
             if composer.absent_nouns(plan.question, passages):

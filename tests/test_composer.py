@@ -533,6 +533,16 @@ def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
     assert names_holder("Real's coach, Carlo Ancelotti, said it was a solid game.", "manager", ["Carlo Ancelotti"], "Real Madrid")
 
 
+def test_a_holder_named_under_another_word_for_the_role_answers(embeddings):
+    # No passage says "manager", but the sentence naming Real's coach answers who Real Madrid's manager is.
+    real = docs(
+        "Real Madrid beat Girona 3-0 to go top of LaLiga. "
+        "Real’s coach, Carlo Ancelotti, said it was a solid, convincing game and that his side defended well."
+    )
+    manager = answer(embeddings, "Who is Real Madrid's manager?", real)
+    assert not manager.abstained and "Carlo Ancelotti" in manager.text, manager.text
+
+
 def test_a_question_about_something_no_passage_mentions_is_not_answered_with_the_topic(embeddings):
     council = docs(BRIDGE, *SHUFFLED)
     plan = understand("Where will the mayor's funeral be held?", ["Riverton Post"])
