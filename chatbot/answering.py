@@ -281,14 +281,14 @@ class ExtractiveAnswerer(Answerer):
     ) -> tuple[list[int], str] | None:
         """For "Who is the <role> of X?": the sentences to quote, led by the best related one naming the holder,
         and the holder's name; None when no related sentence names anyone as holding the role. The owner the
-        question names must be named in the sentence's passage ("Who is Maersk's CEO?" is not answered by OpenAI's
-        interim CEO); "Who is its CEO?" takes its owner from the topic. A former holder shows the articles speak of
-        the role but does not lead an answer to who holds it now (`roles.leads_for`)."""
+        question names must be named in the sentence's article, as far as the passages show ("Who is Maersk's CEO?"
+        is not answered by OpenAI's interim CEO); "Who is its CEO?" takes its owner from the topic. A former holder
+        shows the articles speak of the role but does not lead an answer to who holds it now (`roles.leads_for`)."""
         owner = role_owner(plan.question)
         holders = roles.role_holders([c.text for c in candidates], role, plan.question, owner or plan.query)
         holding = [
             int(n) for n in np.argsort(-scores)
-            if holders[n][0] and related[n] >= self.abstain_below and (not owner or composer.mentions(composer.passage_text(passages[candidates[n].position - 1]), owner))
+            if holders[n][0] and related[n] >= self.abstain_below and (not owner or composer.mentions(composer.article_text(passages, candidates[n].position), owner))
         ]
         if not holding:
             return None

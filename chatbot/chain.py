@@ -4,6 +4,7 @@ the CLI, the chat app, the benchmarks and the tests all use."""
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -108,6 +109,8 @@ class NewsQA:
             long_question_words=self.settings.long_question_words,
         )
         plan.followup = followup
+        # A word capitalised only for opening one of the question's sentences is not a name it asks about.
+        plan.names = [n for n in plan.names if not (_opens_sentence(n, question) and self.retriever.common_word(n))]
         plan.topic_articles = topic.article_ids if topic else []
         if topic and asks_for_more(question):
             plan.said = topic.text  # "Tell me more", "What else?", "Which other ...?": nothing the topic quoted already
@@ -194,6 +197,11 @@ class NewsQA:
     def ask(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> Answer:
         *_, answer = self.stream(question, history, filters)
         return answer
+
+
+def _opens_sentence(word: str, question: str) -> bool:
+    """Whether `word` opens the question or one of its sentences or labels ("Different subject: ...")."""
+    return re.search(rf"(?:^|[.!?:]\s+)[\"“‘']?{re.escape(word)}\b", question.strip()) is not None
 
 
 def _as_date(value: date | datetime) -> date:

@@ -354,10 +354,13 @@ def missing_names(plan: QueryPlan, passages: list[Document]) -> list[str]:
                 continue
         elif mentions(haystack, name) or (bare and mentions(haystack, bare)):
             continue
+        elif len(sides := _JOINED.split(name)) > 1 and all(mentions(haystack, side) for side in sides):
+            continue  # "Biden and Xi" is mentioned where Biden and Xi are, each by name; "UN's 95" where the UN and 95 are
         missing.append(bare or name)
     return missing
 
 
+_JOINED = re.compile(r"\s+(?:and|&)\s+|['’]s\s+")
 _DATED_NAME = re.compile(r"^(?:((?:19|20)\d\d)\s+(\D.*)|(\D.*?)\s+((?:19|20)\d\d))$")
 
 
@@ -371,6 +374,13 @@ GENERIC_NOUNS = set(
 def passage_text(doc: Document) -> str:
     """A passage with its article's title, as a name or a word is looked for in it."""
     return f"{doc.metadata.get('title', '')}\n{doc.page_content}"
+
+
+def article_text(passages: list[Document], position: int) -> str:
+    """The passage at `position` (1-based) with the other passages of its article, each with its title."""
+    article = passages[position - 1].metadata.get("article_id")
+    same = [d for n, d in enumerate(passages, 1) if n == position or (article and d.metadata.get("article_id") == article)]
+    return "\n".join(passage_text(d) for d in same)
 
 
 def absent_nouns(question: str, passages: list[Document]) -> list[str]:

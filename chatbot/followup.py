@@ -220,10 +220,15 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
     and holds no specific term the articles cited so far lack."""
     if not history:
         return False
-    if elliptical(question):
+    if elliptical(question) and not _BACK_TO.match(question):
         return True
     said = _said(history[-HISTORY_TURNS:])
-    new_names = [n for n in named_phrases(question) if not mentions(said, n)]
+    named = named_phrases(question)
+    new_names = [n for n in named if not mentions(said, n)]
+    if _BACK_TO.match(question):
+        # "Back to the Frankfurt game: ..." returns to a topic that spoke of it; "Back to Biden and Xi: ..." naming
+        # only what no turn said opens one of its own.
+        return not named or len(new_names) < len(named)
     pronoun = _PRONOUN.search(question)
     if pronoun and not any(0 <= question.find(n) < pronoun.start() for n in new_names):
         return True

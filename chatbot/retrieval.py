@@ -161,6 +161,12 @@ class HybridRetriever(BaseRetriever):
         chunks = lexical.chunks(ids)
         return [_document(chunks, i) for i in ids if i in chunks]
 
+    def common_word(self, word: str) -> bool:
+        """Whether the archive holds the word and writes it in lower case within its sentences ("different"), so a
+        question capitalising it is only opening a sentence ("Different subject: who won ...?")."""
+        low = word.lower()
+        return len(word.split()) == 1 and self.lexical().knows(low) and self.lexical().written_as(low) == low
+
     def unknown(self, names: list[str]) -> list[str]:
         """The names no indexed chunk mentions at all (a word of theirs is nowhere in the archive)."""
         lexical = self.lexical()

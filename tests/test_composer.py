@@ -630,6 +630,33 @@ def test_a_heading_without_its_full_stop_is_not_quoted():
     assert not is_fragment("“We are not here to show off,” he said.")
 
 
+def test_a_label_before_the_wh_word_does_not_decide_what_is_asked():
+    assert answer_kind("Switching topics: what happened when scientists fed cavefish a ketogenic diet?") == "what"
+    assert answer_kind("Different subject: who won the NASCAR Cup Series championship?") == "who"
+    assert answer_kind("What happened when scientists fed cavefish a ketogenic diet?") == "what"
+
+
+def test_names_joined_by_and_or_a_possessive_are_mentioned_where_each_is(embeddings):
+    summit = docs("President Joe Biden will meet Chinese leader Xi Jinping in San Francisco on Wednesday, on the sidelines of the APEC summit.")
+    met = answer(embeddings, "Where are Biden and Xi meeting?", summit)
+    assert not met.abstained and "San Francisco" in met.text, met.text
+    target = docs("Botswana, Eswatini and Rwanda have already hit the 95-95-95 target that the UN set for 2025.")
+    hit = answer(embeddings, "Which countries have already reached the UN's 95-95-95 target?", target)
+    assert not hit.abstained and "Botswana" in hit.text, hit.text
+    assert answer(embeddings, "Where are Biden and Trudeau meeting?", summit).text == "The indexed articles don't mention Biden and Trudeau."
+
+
+def test_a_role_holder_counts_for_the_owner_another_passage_of_the_article_names(embeddings):
+    article = docs(
+        "The Riverton council voted on Tuesday to close the Market Street bridge for repairs.",
+        "Chief engineer Dana Ortiz, the engineer in charge of the town bridges, said the repairs would take six months.",
+    )
+    for doc in article:
+        doc.metadata["article_id"] = "a1"
+    holder = answer(embeddings, "Who is the Riverton council's chief engineer?", article)
+    assert not holder.abstained and "Dana Ortiz" in holder.text, holder.text
+
+
 def test_a_noun_said_as_part_of_a_compound_is_not_absent():
     passages = docs("Rani Zim is stepping down as chairperson of Group Psagot, to be replaced by Daniel Leventhal.")
     assert absent_nouns("Who is taking over from him as chair?", passages) == []

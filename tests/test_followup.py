@@ -90,6 +90,21 @@ def test_going_back_returns_to_the_first_topic():
     assert topic_of([FIRST, SECOND, other], "How many points did they score?").opened_by == other.question
 
 
+def test_going_back_to_names_no_turn_said_opens_a_topic_of_its_own():
+    other = Turn("Who won the Rugby World Cup final in Paris?", "Who won the Rugby World Cup final in Paris?", "South Africa beat New Zealand 12-11 in the final [1].", ["r1"], ["South Africa win the Rugby World Cup"])
+    # Nothing said so far names Biden or Xi: searched as asked, not as more about the Rugby World Cup.
+    question = "Back to Biden and Xi: where are they meeting?"
+    assert not is_followup(question, [FIRST, SECOND, other]) and condense(question, [FIRST, SECOND, other]) == question
+    assert is_followup("Back to the ultra-processed foods study: who was skeptical?", [FIRST, SECOND, other])
+
+
+def test_a_word_capitalised_only_for_opening_the_question_is_not_a_name(seeded_chain):
+    # The archive writes "different" in lower case: "Different subject: ..." names no "Different" to say missing.
+    plan = seeded_chain.plan("Different subject: what did Putin say about rare earth minerals?")
+    assert "Different" not in plan.names and "Putin" in plan.names, plan.names
+    assert seeded_chain.retriever.common_word("Different") and not seeded_chain.retriever.common_word("Putin")
+
+
 def test_a_hundred_turns_stay_bounded():
     history = [Turn(f"What did the council say about road {n}?", f"q{n}", f"Road {n} will close [1].", ["x"], ["Roads"]) for n in range(100)]
     query = condense("And when does it reopen?", history)
