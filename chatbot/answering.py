@@ -268,8 +268,10 @@ class ExtractiveAnswerer(Answerer):
         held = bool(role and name)
         if chosen and not parts and not plan.long and not held and not composer.says_own_words(plan, candidates[chosen[0]].context):
             # "Where will his funeral be held?": no passage speaks of a funeral, and the best sentence says none of
-            # what is asked, only the topic. A sentence saying it in other words holds some word of the question.
-            if composer.absent_nouns(plan.question, passages):
+            # what is asked, only the topic. A sentence saying it in other words holds some word of the question, or
+            # is related to the question itself, not only to its topic ("EV trucks ... are more deadly" to "Why are
+            # electric pickups especially dangerous?").
+            if by_ask[chosen[0], 0] < self.abstain_below and composer.absent_nouns(plan.question, passages):
                 return composer.Composed([], composer.not_said(plan.question))
         if not chosen:  # no part answered: the name the articles lack, else the plain abstention
             return composer.Composed([], next((note for note in notes if note.startswith(ABSTAIN_PREFIX)), ""))

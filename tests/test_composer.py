@@ -560,6 +560,17 @@ def test_a_question_about_something_no_passage_mentions_is_not_answered_with_the
     assert not paid.abstained and "state roads fund" in paid.text, paid.text
 
 
+def test_a_lead_related_to_the_question_itself_answers_though_a_noun_is_said_otherwise(embeddings):
+    trucks = docs(
+        "Tesla's Cybertruck has not been crash tested by US safety regulators. "
+        "EV trucks, in particular, are more deadly due to their increased weight from the battery."
+    )
+    plan = understand("Why are electric pickups like it especially dangerous for pedestrians?", ["Riverton Post"])
+    plan.query = f"{plan.question} Are US safety regulators going to crash test Tesla's Cybertruck?"
+    why = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, trucks)), trucks, plan.question)
+    assert not why.abstained and "increased weight" in why.text, why.text
+
+
 def test_a_count_counts_the_head_of_the_words_after_how_many():
     assert counted("How many criminal counts does Sam Bankman-Fried face?") == "count"
     assert counted("How many terror-financing reports a day has the authority received?") == "report"
