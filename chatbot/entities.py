@@ -132,7 +132,8 @@ def nouns(question: str) -> tuple[tuple[str, str, str], ...]:
 
 def counted_head(question: str) -> str:
     """The noun a "How many ...?" question counts: the head of the words after "many" ("counts" in "How many
-    criminal counts does he face?", "reports" in "How many terror-financing reports a day ...?"); "" when it
+    criminal counts does he face?", "reports" in "How many terror-financing reports a day ...?", "lawsuits" in
+    "How many of the lawsuits ...?"); "" when it
     names none ("How many did they sell?") or the tagger is unavailable."""
     doc = _tagged(question)
     if doc is None:
@@ -140,9 +141,11 @@ def counted_head(question: str) -> str:
     for i, token in enumerate(doc[:-1]):
         if token.lower_ == "how" and doc[i + 1].lower_ == "many":
             head = ""
-            for word in doc[i + 2 :]:
+            for n, word in enumerate(doc[i + 2 :]):
                 if word.pos_ in ("NOUN", "PROPN"):
                     head = word.text
+                elif not head and (word.lower_ == "of" and n == 0 or word.pos_ in ("DET", "NUM") or word.tag_ == "PRP$"):
+                    continue  # "How many of the sexual assault lawsuits ...?" counts lawsuits
                 elif word.pos_ != "ADJ" and word.tag_ != "HYPH":
                     break
             return head

@@ -575,6 +575,8 @@ def test_a_count_counts_the_head_of_the_words_after_how_many():
     assert counted("How many criminal counts does Sam Bankman-Fried face?") == "count"
     assert counted("How many terror-financing reports a day has the authority received?") == "report"
     assert counted("How many new jobs will the plant create?") == "job" and counted("How many did they sell?") == ""
+    assert counted("How many of the sexual assault lawsuits against Uber were consolidated?") == "lawsuit"
+    assert counted("How many of the 2023 winners were women?") == "winner" and counted("How many of them came?") == ""
     assert holds_kind("He is on trial for seven counts of wire fraud and conspiracy.", "count", "How many criminal counts does he face?")
 
 
