@@ -19,7 +19,7 @@ from index.errors import UserError
 from chatbot.freshness import digest_passages, newest_first
 from chatbot.followup import Turn, asks_for_more, cited_lead, condense, elliptical, is_followup, topic_of
 from chatbot.plan import QueryPlan, understand
-from chatbot.query import as_asked, has_words, named_phrases, only_a_url, other_language
+from chatbot.query import LABEL, as_asked, has_words, named_phrases, only_a_url, other_language
 from chatbot.retrieval import HybridRetriever, interleave
 from chatbot.settings import Settings
 from index.embeddings import SentenceTransformerEmbeddings
@@ -103,7 +103,7 @@ class NewsQA:
         plan = understand(
             question,
             self.retriever.known_sources(),
-            query=self.history_condenser(question, history, topic) if followup else question,
+            query=self.history_condenser(question, history, topic) if followup else self._unlabelled(question),
             today=self.today(),
             window_given=bool(filters.since or filters.until),
             long_question_words=self.settings.long_question_words,
@@ -121,6 +121,15 @@ class NewsQA:
             # "Who is to blame?" after "The indexed articles don't mention Maui." is about Maui too.
             plan.unknown = self.retriever.unknown(named_phrases(topic.opened_by, self.retriever.known_sources()))
         return plan
+
+    def _unlabelled(self, question: str) -> str:
+        """The question without a label it opens with that names nothing ("Unrelated question: who are Mikaela
+        Shiffrin's parents?" searches who are Mikaela Shiffrin's parents); with one that names something ("Back to
+        Biden and Xi: ...") as asked."""
+        label = LABEL.match(question)
+        if not label or any(not (_opens_sentence(n, question) and self.retriever.common_word(n)) for n in named_phrases(label.group())):
+            return question
+        return question[label.end() :]
 
     def retrieve(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> tuple[str, list[Document]]:
         """The retrieval query actually used (after follow-up handling) and the passages, best first."""

@@ -225,14 +225,14 @@ def expanded(question: str) -> str:
 
 
 # A label a question opens with before its wh-word ("Different subject: who won ...?", "Back to X: where ...?").
-_LABEL = re.compile(r"^[^:?]{1,60}:\s+(?=(?:what|which|who|whom|whose|when|where|why|how)\b)", re.I)
+LABEL = re.compile(r"^[^:?]{1,60}:\s+(?=(?:what|which|who|whom|whose|when|where|why|how)\b)", re.I)
 
 
 def answer_kind(question: str) -> str:
     """who / when / where / money / count / number / why / definition, or "what" for anything else: the wh-phrase the question
     opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
     <name>?" and "What is <name>?" ask for a description of the name: "definition"."""
-    question = _LABEL.sub("", expanded(question))  # "Switching topics: what happened when ...?" asks what
+    question = LABEL.sub("", expanded(question))  # "Switching topics: what happened when ...?" asks what
     if _WHO_IS_NAMED.match(question) and not asked_role(question):  # "Who is the CEO of Expedia?" asks for a name
         return "definition"
     found = [(m.start(), n, kind) for n, (kind, pattern) in enumerate(_KINDS) for m in [pattern.search(question)] if m]

@@ -103,6 +103,9 @@ def test_a_word_capitalised_only_for_opening_the_question_is_not_a_name(seeded_c
     plan = seeded_chain.plan("Different subject: what did Putin say about rare earth minerals?")
     assert "Different" not in plan.names and "Putin" in plan.names, plan.names
     assert seeded_chain.retriever.common_word("Different") and not seeded_chain.retriever.common_word("Putin")
+    # A label naming nothing is not searched; one naming something is.
+    assert seeded_chain.plan("Unrelated question: what did Putin say about rare earth minerals?").query == "what did Putin say about rare earth minerals?"
+    assert seeded_chain.plan("Putin and Trump: what did they say about rare earths?").query == "Putin and Trump: what did they say about rare earths?"
 
 
 def test_a_hundred_turns_stay_bounded():
