@@ -109,8 +109,7 @@ class NewsQA:
             long_question_words=self.settings.long_question_words,
         )
         plan.followup = followup
-        # A word capitalised only for opening one of the question's sentences is not a name it asks about.
-        plan.names = [n for n in plan.names if not (_opens_sentence(n, question) and self.retriever.common_word(n))]
+        plan.names = [n for n in plan.names if not self._capitalised_by_position(n, question)]
         plan.topic_articles = topic.article_ids if topic else []
         if topic and asks_for_more(question):
             plan.said = topic.text  # "Tell me more", "What else?", "Which other ...?": nothing the topic quoted already
@@ -127,9 +126,14 @@ class NewsQA:
         Shiffrin's parents?" searches who are Mikaela Shiffrin's parents); with one that names something ("Back to
         Biden and Xi: ...") as asked."""
         label = LABEL.match(question)
-        if not label or any(not (_opens_sentence(n, question) and self.retriever.common_word(n)) for n in named_phrases(label.group())):
+        if not label or not all(self._capitalised_by_position(n, question) for n in named_phrases(label.group())):
             return question
         return question[label.end() :]
+
+    def _capitalised_by_position(self, name: str, question: str) -> bool:
+        """Whether `name` is a word capitalised only for opening the question or one of its sentences or labels,
+        one the archive writes in lower case ("Different" in "Different subject: who won ...?"): not a name."""
+        return _opens_sentence(name, question) and self.retriever.common_word(name)
 
     def retrieve(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None) -> tuple[str, list[Document]]:
         """The retrieval query actually used (after follow-up handling) and the passages, best first."""

@@ -133,8 +133,8 @@ def nouns(question: str) -> tuple[tuple[str, str, str], ...]:
 def counted_head(question: str) -> str:
     """The noun a "How many ...?" question counts: the head of the words after "many" ("counts" in "How many
     criminal counts does he face?", "reports" in "How many terror-financing reports a day ...?", "lawsuits" in
-    "How many of the lawsuits ...?"); "" when it
-    names none ("How many did they sell?") or the tagger is unavailable."""
+    "How many of the lawsuits ...?"); "" when it names none ("How many did they sell?") or the tagger is
+    unavailable."""
     doc = _tagged(question)
     if doc is None:
         return ""
@@ -144,7 +144,7 @@ def counted_head(question: str) -> str:
             for n, word in enumerate(doc[i + 2 :]):
                 if word.pos_ in ("NOUN", "PROPN"):
                     head = word.text
-                elif not head and (word.lower_ == "of" and n == 0 or word.pos_ in ("DET", "NUM") or word.tag_ == "PRP$"):
+                elif not head and ((n == 0 and word.lower_ == "of") or word.pos_ in ("DET", "NUM") or word.tag_ == "PRP$"):
                     continue  # "How many of the sexual assault lawsuits ...?" counts lawsuits
                 elif word.pos_ != "ADJ" and word.tag_ != "HYPH":
                     break
