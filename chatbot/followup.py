@@ -220,12 +220,13 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
     and holds no specific term the articles cited so far lack."""
     if not history:
         return False
-    if elliptical(question) and not _BACK_TO.match(question):
+    back_to = _BACK_TO.match(question) is not None
+    if elliptical(question) and not back_to:
         return True
     said = _said(history[-HISTORY_TURNS:])
     named = named_phrases(question)
     new_names = [n for n in named if not mentions(said, n)]
-    if _BACK_TO.match(question):
+    if back_to:
         # "Back to the Frankfurt game: ..." returns to a topic that spoke of it; "Back to Biden and Xi: ..." naming
         # only what no turn said opens one of its own.
         return not named or len(new_names) < len(named)
