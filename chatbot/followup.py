@@ -21,7 +21,7 @@ from typing import Callable
 from chatbot import entities
 from chatbot.answering import is_abstention
 from chatbot.composer import mentions
-from chatbot.query import answer_kind, named_phrases
+from chatbot.query import LABEL, answer_kind, named_phrases
 from index.text import content_words, stems
 
 # Pronouns point back at something said before, unless the question names it first ("When will Hipgnosis hold
@@ -217,7 +217,8 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
     """Whether `question` continues the conversation rather than opening a topic of its own: it points back (an
     elliptical start; a pronoun before any new name; or, naming nothing new, "that", "there", "the company" for a
     company already mentioned), or naming nothing new, most of its words were said already or it is very short
-    and holds no specific term the articles cited so far lack."""
+    and holds no specific term the articles cited so far lack. A name is new when no turn said it and the articles
+    cited so far do not hold it."""
     if not history:
         return False
     back_to = _BACK_TO.match(question) is not None
@@ -226,6 +227,12 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
     said = _said(history[-HISTORY_TURNS:])
     named = named_phrases(question)
     new_names = [n for n in named if not mentions(said, n)]
+    cited = list(dict.fromkeys(a for t in history[-HISTORY_TURNS:] for a in t.cited_article_ids))
+    if foreign and cited and not back_to and not LABEL.match(question):
+        # A name the articles cited so far hold is the topic's too ("Who was the House Speaker that praised its
+        # passage?" after an answer about the budget the Speaker's article reports), unless a label says the
+        # subject changes ("Different question: ...").
+        new_names = [n for n in new_names if foreign(n, cited, 1.0)]
     if back_to:
         # "Back to the Frankfurt game: ..." returns to a topic that spoke of it; "Back to Biden and Xi: ..." naming
         # only what no turn said opens one of its own.
@@ -243,7 +250,6 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
         return True
     if len(words) > SHORT_QUESTION_WORDS:
         return False
-    cited = list(dict.fromkeys(a for t in history[-HISTORY_TURNS:] for a in t.cited_article_ids))
     return not (foreign and foreign(" ".join(sorted(content_words(question))), cited, SPECIFIC_SHARE))
 
 

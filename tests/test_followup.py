@@ -230,3 +230,19 @@ def test_within_the_topics_articles_the_passage_whose_sentence_answers_comes_fir
     assert sorted(d.id for d in ordered) == sorted(d.id for d in found)
     # the rank as found still counts: with a large weight the order found stands
     assert [d.id for d in by_best_sentence(found, asks, embeddings.encode_comparable, rank_weight=10.0)] == [d.id for d in found]
+
+
+@pytest.mark.slow
+def test_a_name_the_cited_articles_hold_stays_in_the_topic(seeded_chain):
+    """A name no turn said, but which the articles cited so far hold, is the topic's own: "Zelenskyy" after an
+    answer from the Putin article (which quotes him) continues that topic; a name those articles lack opens one,
+    and so does a question whose label says the subject changes."""
+    asked = "Is Putin open to working with American companies?"
+    history = [Turn.after(asked, seeded_chain.ask(asked))]
+    foreign = seeded_chain.retriever.foreign
+    question = "What did Volodymyr Zelenskyy propose?"
+    assert "Zelenskyy" not in history[0].answer and not is_followup(question, history)  # without the archive: a new name
+    assert is_followup(question, history, foreign)
+    assert not is_followup("What did the hydrogel researchers at Stanford find?", history, foreign)
+    assert not is_followup("Different question: what did Volodymyr Zelenskyy propose?", history, foreign)
+    assert seeded_chain.plan(question, history).query != question  # searched with its topic
