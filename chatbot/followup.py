@@ -31,10 +31,11 @@ _PRONOUN = re.compile(r"\b(he|she|it|its|they|them|their|theirs|his|her|hers|him
 # asked before.
 _ELLIPSIS = re.compile(r"^\s*(and|but|also|what about|how about|same for|what else|(?:going\s+)?back\s+to)\b", re.I)
 _BACK_TO = re.compile(r"^\s*(?:going\s+)?back\s+to\b", re.I)
-# "that conclusion", "there", "the same": pointing back, in a question that names nothing new.
+# "that conclusion", "there", "the same", "the first one": pointing back, in a question that names nothing new.
 # "that" also opens clauses ("the lab that showed ..."): it points back after a verb or preposition, or at the end.
 _DEMONSTRATIVE = re.compile(
     r"\b(this|these|those|there|then|same|such|else)\b"
+    r"|\b(?:first|second|third|last|next|previous|latest|earlier|other|new|old)\s+ones?\b"
     r"|\b(?:about|of|on|to|with|for|from|by|after|before|in|at|into|did|do|does|is|was|were|are|say|said|mean|cause|caused)\s+that\b"
     r"|\bthat(?:\s+\w+)?\s*\?$",
     re.I,

@@ -246,3 +246,12 @@ def test_a_name_the_cited_articles_hold_stays_in_the_topic(seeded_chain):
     assert not is_followup("What did the hydrogel researchers at Stanford find?", history, foreign)
     assert not is_followup("Different question: what did Volodymyr Zelenskyy propose?", history, foreign)
     assert seeded_chain.plan(question, history).query != question  # searched with its topic
+
+
+def test_the_first_one_points_back():
+    """"One" after an ordinal or "last", "other" stands for something said before: the question is a follow-up
+    however many words it has."""
+    festival = Turn("Who is headlining the AfroFuture festival in Ghana?", "Who is headlining the AfroFuture festival in Ghana?", "Davido and J Hus headline this year's AfroFuture festival [1].", ["f1"], ["AfroFuture returns to Accra"])
+    assert is_followup("How many people turned up to the very first one?", [festival])
+    assert is_followup("When did he score his last one for Norway?", [festival])
+    assert not is_followup("How many people turned up to the marathon in the rain?", [festival])
