@@ -216,15 +216,13 @@ def _said(turns: list[Turn]) -> str:
 
 def is_followup(question: str, history: list[Turn], foreign: Foreign | None = None) -> bool:
     """Whether `question` continues the conversation rather than opening a topic of its own: it points back (an
-    elliptical start; a pronoun before any new name; or, naming nothing new, "that", "there", "the company" for a
+    elliptical start, before a short question or one naming nothing new; a pronoun before any new name; or, naming nothing new, "that", "there", "the company" for a
     company already mentioned), or naming nothing new, most of its words were said already or it is very short
     and holds no specific term the articles cited so far lack. A name is new when no turn said it and the articles
     cited so far do not hold it."""
     if not history:
         return False
     back_to = _BACK_TO.match(question) is not None
-    if elliptical(question) and not back_to:
-        return True
     said = _said(history[-HISTORY_TURNS:])
     named = named_phrases(question)
     new_names = [n for n in named if not mentions(said, n)]
@@ -234,6 +232,10 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
         # passage?" after an answer about the budget the Speaker's article reports), unless a label says the
         # subject changes ("Different question: ...").
         new_names = [n for n in new_names if foreign(n, cited, 1.0)]
+    if elliptical(question) and not back_to:
+        # "What about Chelsea?" asks again of something else; "Also, Graham Arnold is about to set a Socceroos
+        # coaching record, how many games is that?" asks a question of its own.
+        return not new_names or len(stems(question)) <= SHORT_QUESTION_WORDS
     if back_to:
         # "Back to the Frankfurt game: ..." returns to a topic that spoke of it; "Back to Biden and Xi: ..." naming
         # only what no turn said opens one of its own.

@@ -255,3 +255,11 @@ def test_the_first_one_points_back():
     assert is_followup("How many people turned up to the very first one?", [festival])
     assert is_followup("When did he score his last one for Norway?", [festival])
     assert not is_followup("How many people turned up to the marathon in the rain?", [festival])
+
+
+def test_an_also_that_asks_a_question_of_its_own_opens_a_new_topic():
+    """"Also," or "And" before a short question naming something else asks the last question again of it; before
+    a question of its own with names the conversation never said, it changes the subject."""
+    question = "Also, Graham Arnold is about to set a Socceroos coaching record, how many games is that?"
+    assert not is_followup(question, [FIRST, SECOND]) and condense(question, [FIRST, SECOND]) == question
+    assert is_followup("What about Chelsea?", [FIRST, SECOND]) and is_followup("And for children?", [FIRST, SECOND])
