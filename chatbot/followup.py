@@ -216,10 +216,10 @@ def _said(turns: list[Turn]) -> str:
 
 def is_followup(question: str, history: list[Turn], foreign: Foreign | None = None) -> bool:
     """Whether `question` continues the conversation rather than opening a topic of its own: it points back (an
-    elliptical start, before a short question or one naming nothing new; a pronoun before any new name; or, naming nothing new, "that", "there", "the company" for a
-    company already mentioned), or naming nothing new, most of its words were said already or it is very short
-    and holds no specific term the articles cited so far lack. A name is new when no turn said it and the articles
-    cited so far do not hold it."""
+    elliptical start, before a short question or one naming nothing new; a pronoun before any new name; or,
+    naming nothing new, "that", "there", "the first one", "the company" for a company already mentioned), or
+    naming nothing new, most of its words were said already or it is very short and holds no specific term the
+    articles cited so far lack. A name is new when no turn said it and the articles cited so far do not hold it."""
     if not history:
         return False
     back_to = _BACK_TO.match(question) is not None
