@@ -141,7 +141,8 @@ _THING = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+|other\s+)?
 _NOT_A_THING = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "would", "will", "should", "might", "may", "about", "happened", "happens", "else", "the", "a", "an", "it", "they", "he", "she", "we", "you", "i", "this", "that", "these", "those", "of", "in", "on"}
 # A second question joined to the first: "Who led the research, and where was it published?"
 _SECOND_QUESTION = re.compile(r",?\s+and\s+(?=(?:who|whom|what|when|where|why|how)\b)", re.I)
-_NAME_WORD = r"(?:[A-Z][\w'’.&-]*\+*|\d+(?:[.,]\d+)*%?(?![\w]))"  # "Kids+", "Disney+" keep their "+"
+# "Kids+", "Disney+" keep their "+"; a number before "-<digit>" is a score or a range ("Scotland 6-0"), not a name.
+_NAME_WORD = r"(?:[A-Z][\w'’.&-]*\+*|\d+(?:[.,]\d+)*%?(?![\w]|-\d))"
 _CAPITALISED = re.compile(rf"{_NAME_WORD}(?:\s+(?:of|de|du|van|von|der|the|and|&)?\s*{_NAME_WORD})*")
 # Titles in double quotes ("Eras Tour"); single quotes are left alone: they are also apostrophes.
 _QUOTED_NAME = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")

@@ -54,6 +54,13 @@ def test_a_contraction_or_a_second_sentence_is_not_a_name():
     assert understand("Is Warner Bros. Discovery selling CNN?", []).names == ["Warner Bros. Discovery", "CNN"]
 
 
+def test_a_score_is_not_part_of_a_name():
+    # "Scotland 6-0" names Scotland: the answer must not say the articles "don't mention Scotland 6".
+    assert understand("England beat Scotland 6-0 so why didn't they go through?", []).names == ["England", "Scotland"]
+    assert understand("What did Arizona do in the 42-18 win over Utah?", []).names == ["Arizona", "Utah"]
+    assert understand("How good is the Pixel 8 camera?", []).names == ["Pixel 8"]
+
+
 @pytest.mark.slow
 def test_a_question_after_a_greeting_is_answered(seeded_store, settings):
     chain = build_chain(settings, store=seeded_store)
