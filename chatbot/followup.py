@@ -223,10 +223,11 @@ def is_followup(question: str, history: list[Turn], foreign: Foreign | None = No
     if not history:
         return False
     back_to = _BACK_TO.match(question) is not None
-    said = _said(history[-HISTORY_TURNS:])
+    recent = history[-HISTORY_TURNS:]
+    said = _said(recent)
     named = named_phrases(question)
     new_names = [n for n in named if not mentions(said, n)]
-    cited = list(dict.fromkeys(a for t in history[-HISTORY_TURNS:] for a in t.cited_article_ids))
+    cited = list(dict.fromkeys(a for t in recent for a in t.cited_article_ids))
     if foreign and cited and not back_to and not LABEL.match(question):
         # A name the articles cited so far hold is the topic's too ("Who was the House Speaker that praised its
         # passage?" after an answer about the budget the Speaker's article reports), unless a label says the
