@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from chatbot import entities
 from chatbot.plan import QueryPlan
 from chatbot.query import MONTHS, asked_role, asked_thing, defined_subject, without_titles
-from index.text import WORD, split_sentences, stem, stems
+from index.text import WORD, fold, split_sentences, stem, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
 MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays this short (the seed's FAQ: 30-40)
@@ -281,8 +281,8 @@ def whole_word(word: str) -> re.Pattern:
 
 def mentions(haystack: str, name: str) -> bool:
     """Whether `haystack` names `name`: the phrase itself, or (for a longer name) its last word and most of the rest.
-    Numbers must appear as written."""
-    low = haystack.lower()
+    Numbers must appear as written; accents need not ("Beyonce" names "Beyoncé")."""
+    low, name = fold(haystack).lower(), fold(name)
     if name.lower() in low:
         return True
     words = [w for w in re.split(r"[\s-]+", name) if len(w) > 1]

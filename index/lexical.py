@@ -30,6 +30,8 @@ import bm25s
 import Stemmer
 import tantivy
 
+from index.text import fold
+
 # bm25s sets its own logger to DEBUG on import, which would print on every tokenisation.
 logging.getLogger("bm25s").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ _WRITER_HEAP = 64_000_000
 _ARTICLE_BATCH = 200  # articles whose chunks are read from the store in one request
 CLOCK_SLACK = 600.0  # seconds: how far another machine's clock (a writer's changed_at) may lag this one's
 _CHUNK, _ARTICLE, _STATE = "chunk", "article", "state"
-FORMAT = 3  # bump when the schema changes: an index of another format is set aside and rebuilt
+FORMAT = 4  # bump when the schema changes: an index of another format is set aside and rebuilt
 _FOOTER, _FOOTER_MAGIC = struct.Struct("<II"), 1337  # every tantivy file ends in (footer length, magic)
 
 
@@ -55,7 +57,7 @@ _BEFORE_NAME = re.compile(r"\s+(?:(?:of|for|de|and|&)\s+(?:the\s+)?)?[A-Z]")
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
+    return bm25s.tokenize([fold(t) for t in texts], stopwords="en", stemmer=_STEMMER, return_ids=False, show_progress=False)
 
 
 def idf(doc_freq: int, docs: int) -> float:
@@ -355,7 +357,7 @@ class LexicalIndex:
         articles: dict[str, set[str]] = {}  # form -> the articles that write it so: one long article is one vote
         for _, address in hits:
             doc = searcher.doc(address)
-            text = bytes(doc["passage"][0]).decode()
+            text = fold(bytes(doc["passage"][0]).decode())
             for m in pattern.finditer(text):
                 if _AFTER_LOWER.search(text, max(0, m.start() - 40), m.start()) and not _BEFORE_NAME.match(text, m.end()):
                     uses[m.group()] += 1

@@ -66,6 +66,14 @@ _FURNITURE = re.compile(
 )
 # An embed's placeholder inside a line whose sentences were run together: "... prices. Loading The S&P 500 ...".
 _INLINE_LOADING = re.compile(r"(?<=[.!?”\"’)])\s+Loading(?:\.\.\.)?(?=\s+[A-Z“\"‘])")
+# A page's widgets run into the story's first line: "Save Log in, register or subscribe to save articles for later.
+# ... Got it", "Normal text size Larger text size Very large text size".
+_INLINE_WIDGETS = re.compile(
+    r"(?:\bSave\s+)?\bLog\s+in\s*,\s*register\s+or\s+subscribe\s+to\s+save\s+articles\s+for\s+later\.\s*"
+    r"(?:Save\s+articles\s+for\s+later\s+)?(?:Add\s+articles\s+to\s+your\s+saved\s+list\s+and\s+come\s+back\s+to\s+them\s+any\s+time\.\s*)?(?:Got\s+it\b\s*)?"
+    r"|\bNormal\s+text\s+size\s+Larger\s+text\s+size\s+Very\s+large\s+text\s+size\b\s*",
+    re.IGNORECASE,
+)
 # A newsletter prompt inside a longer line: a newsletter (or inbox) and the act of signing up.
 _SIGN_UP = re.compile(r"\b(?:sign(?:ing)? (?:me )?up|subscribe|enter a valid email|privacy notice)\b", re.IGNORECASE)
 # "Related The best October Prime Day deals": a teaser link, short and unpunctuated.
@@ -183,7 +191,11 @@ def _without_furniture(lines: list[str], out: ArticleStructure) -> list[str]:
         if tweet:  # a tweet that says something is quoted, without its links and handle
             kept.append(tweet)
             continue
-        line = _INLINE_LOADING.sub("", line)
+        bare = _INLINE_WIDGETS.sub("", _INLINE_LOADING.sub("", line)).strip()
+        if not bare:  # a line of widgets only
+            out.dropped.append(("furniture", line))
+            continue
+        line = bare
         kind = dropped_kind(line)
         if kind == "caption" and len(line) > MAX_CAPTION_CHARS:
             kept.append(_CREDIT_TAIL.sub("", line))

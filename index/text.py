@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -102,8 +103,15 @@ def join_unfinished(pieces: list[str], unfinished: re.Pattern) -> list[str]:
     return joined
 
 
+def fold(text: str) -> str:
+    """`text` without accents, as people often type names ("Beyonce" for "Beyoncé", "Inigo" for "Iñigo")."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
 def content_words(text: str) -> set[str]:
-    return {w.lower() for w in WORD.findall(text) if w.lower() not in STOP and len(w) > 1}
+    return {w.lower() for w in WORD.findall(fold(text)) if w.lower() not in STOP and len(w) > 1}
 
 
 _STEMMER = Stemmer.Stemmer("english")

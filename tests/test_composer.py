@@ -7,7 +7,7 @@ import pytest
 from langchain_core.documents import Document
 
 from chatbot.answering import ExtractiveAnswerer, finalize
-from chatbot.composer import absent_nouns, announces, as_name, counted, holds_kind, is_fragment
+from chatbot.composer import absent_nouns, announces, as_name, counted, holds_kind, is_fragment, mentions
 from chatbot.roles import leads_for, names_holder
 from chatbot.followup import cited_lead
 from chatbot.plan import understand
@@ -680,3 +680,8 @@ def test_a_noun_said_as_part_of_a_compound_is_not_absent():
 def test_a_span_with_a_possessive_inside_is_not_a_name():
     assert as_name("Ratcliffe’s Manchester United") == "" and as_name("Ratcliffe’s") == "Ratcliffe"
     assert as_name("“Sam Bankman-Fried”") == "Sam Bankman-Fried"
+
+
+def test_a_name_typed_without_its_accents_is_mentioned_where_it_is_written_with_them():
+    assert mentions("His subject was Beyoncé, and the portraits spoke of talent.", "Beyonce")
+    assert mentions("Iñigo Quintero topped the chart.", "Inigo Quintero") and not mentions("Iñigo topped the chart.", "Beyonce")

@@ -198,3 +198,11 @@ def test_a_lower_case_word_is_written_as_the_archive_writes_it(tmp_path):
     # A name of two words, written once: "Mary" alone is never written apart from a surname.
     named = lexical_of(tmp_path / "named", ["n"], ["Fake parts were sold for years, and inspector Mary Schiavo warned airlines."], [{}])
     assert named.written_as("mary schiavo") == "Mary Schiavo" and named.written_as("mary") == "mary"
+
+
+def test_a_name_typed_without_its_accents_finds_the_passages_that_write_them(tmp_path):
+    passages = ["His subject was Beyoncé, and the portraits spoke of a precocious talent.", "The singer Iñigo Quintero topped the chart in Spain."]
+    lexical = lexical_of(tmp_path, ["a", "b"], passages, [{}, {}])
+    assert [i for i, _ in lexical.search("Beyonce portraits", 2)] == ["a"]
+    assert [i for i, _ in lexical.search("inigo quintero", 2)] == ["b"]
+    assert lexical.knows("Beyonce") and not lexical.absent_terms("Inigo", ["b"], 1.0)

@@ -246,3 +246,14 @@ def test_an_embed_placeholder_run_into_the_prose_is_dropped():
     body = "Crude fell on Monday. Loading The S&P 500 climbed 0.8 per cent to close at a record. Loading... “We expected it,” she said."
     text = " ".join(s.text for s in read_structure(body).sections)
     assert "Loading" not in text and "The S&P 500 climbed 0.8 per cent" in text and "“We expected it,” she said." in text
+
+
+def test_page_widgets_run_into_the_first_line_are_dropped():
+    body = (
+        "Save Log in , register or subscribe to save articles for later. Save articles for later Add articles to your saved list "
+        "and come back to them any time. Got it Normal text size Larger text size Very large text size Tyler Mitchell was just 23 "
+        "when he shot the cover of American Vogue.\nHe said he had got it right the first time."
+    )
+    text = " ".join(s.text for s in read_structure(body).sections)
+    assert text.startswith("Tyler Mitchell was just 23") and "text size" not in text and "Log in" not in text
+    assert "He said he had got it right the first time." in text
