@@ -73,8 +73,9 @@ _NOT_PROSE = re.compile(
     re.I,
 )
 _FAQ_LABEL = re.compile(r"^\s*(?:question|q)\s*[:.]\s*", re.I)
-# A sentence that needs the one before it: it refers back with a pronoun or "the company"-like phrase.
-_REFERS_BACK = re.compile(r"^(?:[\"“‘]?)(?:he|she|it|they|his|her|its|their|this|that|these|those|the (?:company|firm|club|group|team|move|deal|decision))\b", re.I)
+# A sentence that needs the one before it: it refers back with a pronoun or "the company"-like phrase (after "And",
+# "But": "And its head coach didn't hide his disappointment.").
+_REFERS_BACK = re.compile(r"^(?:[\"“‘]?)(?:(?:and|but|so|yet)\s+)?(?:he|she|it|they|his|her|its|their|this|that|these|those|the (?:company|firm|club|group|team|move|deal|decision))\b", re.I)
 
 
 @dataclass

@@ -685,3 +685,11 @@ def test_a_span_with_a_possessive_inside_is_not_a_name():
 def test_a_name_typed_without_its_accents_is_mentioned_where_it_is_written_with_them():
     assert mentions("His subject was Beyoncé, and the portraits spoke of talent.", "Beyonce")
     assert mentions("Iñigo Quintero topped the chart.", "Inigo Quintero") and not mentions("Iñigo topped the chart.", "Beyonce")
+
+
+def test_a_sentence_opening_on_and_its_carries_the_sentence_before_it():
+    from chatbot.composer import Sentence
+
+    before = "Florida State was robbed."
+    assert Sentence(1, 1, "And its head coach didn’t hide his disappointment.", before).context == f"{before} And its head coach didn’t hide his disappointment."
+    assert Sentence(1, 1, "Andrew Smith, its coach, said little.", before).context == "Andrew Smith, its coach, said little."
