@@ -253,7 +253,7 @@ class ExtractiveAnswerer(Answerer):
                 lead, best = int(holding[0]), chosen[0]
                 fits = candidates[lead].words + len(candidates[best].context.split()) <= composer.MAX_ANSWER_WORDS
                 chosen = [lead, best] if fits and candidates[best].position != candidates[lead].position else [lead]
-            elif plan.kind in composer.MUST_HOLD or (plan.kind == "organisation" and not holding):
+            elif plan.kind in composer.MUST_HOLD or (plan.kind in ("organisation", "name") and not holding):
                 # "Which hospital treated her?": no sentence names any organisation, so none says which.
                 return composer.Composed([], composer.not_said(plan.question))
         role = asked_role(plan.question) if plan.kind == "who" and not plan.long and not parts else ""

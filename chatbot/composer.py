@@ -17,7 +17,7 @@ from langchain_core.documents import Document
 
 from chatbot import entities
 from chatbot.plan import QueryPlan
-from chatbot.query import MONTHS, asked_role, asked_thing, defined_subject, without_titles
+from chatbot.query import MONTHS, answer_kind, asked_role, asked_thing, defined_subject, without_titles
 from index.text import WORD, fold, split_sentences, stem, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
@@ -34,6 +34,9 @@ _CODES = r"USD|EUR|GBP|NIS|ILS|INR|Rs\.?|AUD|CAD|CHF|JPY|CNY|RMB|HKD|SGD|NZD|SEK
 # The Korean won after a sum ("1.5 trillion won", "10,000 won"), not the verb ("in 2022 won the cup", "$8 won’t stop bots").
 _WON = r"\b\d[\d,.]*\s*(?:million|billion|trillion)\s+won\b|\b\d{1,3}(?:,\d{3})+\s+won\b(?!['’])"
 _PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?(?!\d|st\b|nd\b|rd\b|th\b)"
+# A title's words: capitalised, but for the small ones between them ("Christmas Memories: Remixed & Remastered").
+_TITLE_WORD = r"(?-i:[A-Z0-9])[\w’'&-]*[:,!?.]?"
+_SMALL_WORD = r"(?:of|the|a|an|and|in|on|to|for|at|by|with|from|or|&)"
 # What a sentence must hold to answer each kind of question.
 KIND_PATTERNS = {
     # "How many?" is also answered by none at all.
@@ -52,6 +55,9 @@ KIND_PATTERNS = {
         re.I,
     ),
     "where": re.compile(r"\b(?:in|at|from|near|outside|across|to)\s+(?:the\s+)?[A-Z][a-z]+"),
+    # A name given: a title in double quotes (not a quoted remark), one after "named / called / titled", or one set
+    # off by commas ("her new novel, Edenglassie, ...").
+    "name": re.compile(rf"[“\"]\s*{_TITLE_WORD}(?:\s+(?:{_SMALL_WORD}\s+)*{_TITLE_WORD}){{0,7}}\s*[”\"]|\b(?:named|called|titled|dubbed|known\s+as)\s+[“\"‘]?(?-i:[A-Z0-9])[\w-]*|,\s+(?-i:[A-Z])[\w’'-]+(?:\s+(?-i:[A-Z])[\w’'-]+){{0,4}},", re.I),
     "who": re.compile(r"\b[A-Z][a-z'’-]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z'’-]+|\b(?:Mr|Mrs|Ms|Dr|Sir|President|Prime Minister|CEO|Professor|Judge|Senator|Rep)\b\.?"),
     "why": re.compile(
         r"\b(?:because|due to|as a result|in order to|so that|since|amid|following|after|over concerns?|reasons?|caused|"
@@ -422,9 +428,9 @@ def not_mentioned(names: list[str]) -> str:
 # Kinds a pattern finds reliably: an answer without one does not answer (a sentence about the price that names
 # none does not say how much).
 MUST_HOLD = ("money", "count", "when")
-# Names the recogniser finds less reliably: a sentence naming someone (some organisation) the question does not is
-# preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
-PREFER = ("who", "organisation", "definition")
+# Names the recogniser finds less reliably: a sentence naming someone (some organisation, a title) the question does
+# not is preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
+PREFER = ("who", "organisation", "definition", "name")
 KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 
@@ -435,6 +441,9 @@ def not_said(question: str) -> str:
     role = asked_role(question)
     if role:
         return f"The indexed articles don't say who the {role} is."
+    if answer_kind(question) == "name":  # "What's the title of the book he wrote?", "What is the drug called?"
+        named = re.search(r"\b(name|title)s?\s+of\b", question, re.I)
+        return f"The indexed articles don't give the {named.group(1).lower()}." if named else "The indexed articles don't say what it is called."
     # "Which law firm is defending it?": the words between "which" and the verb name the thing.
     phrase = re.search(r"\bwhich\s+((?:[a-z]+\s+){0,2}?[a-z]+)\s+(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b", question, re.I)
     named = phrase and not re.search(r"\b(?:of|the|a|an|these|those)\b", phrase.group(1), re.I)

@@ -41,6 +41,13 @@ class QueryPlan:
         return [self.question] + ([self.query] if self.query and self.query != self.question else [])
 
 
+def kind_of(question: str, long_question_words: int = LONG_QUESTION_WORDS) -> str:
+    """The kind of answer asked for; a long question's "What is the name of the AI that ...?" asks for a name
+    its many clues describe (answered as any "what" question), not for a title the passages set off."""
+    kind = answer_kind(question)
+    return "what" if kind == "name" and len(_WORDS.findall(question)) >= long_question_words else kind
+
+
 def understand(
     question: str,
     outlets: list[str],
@@ -65,7 +72,7 @@ def understand(
         fresh=None if window_given else fresh,
         digest=fresh is not None and topicless(question),
         long=len(_WORDS.findall(question)) >= long_question_words,
-        kind=answer_kind(question),
+        kind=kind_of(question, long_question_words),
         thing=asked_thing(question),
         names=named_phrases(question, outlets),
         unknown_sources=unknown_sources(question, outlets),

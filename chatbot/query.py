@@ -135,8 +135,11 @@ _KINDS = [
                   r"|expert|scientist|researcher|doctor|journalist|reporter|editor|writer|musician|rapper|athlete|celebrity|owner|investor|chef"
                   r"|witness|victim|suspect|defendant|prosecutor|attorney)s?\b", re.I)),
     ("organisation", re.compile(r"\b(?:what|which)\s+(?:company|companies|firm|organi[sz]ation|group|team|club|outlet|agency|brand|band|party|publication|newspaper|network|league|bank|hospitals?|universit(?:y|ies)|school|college|museum|charity|app|startup|platform|retailer|airline)\b", re.I)),
+    # "What is the therapy called?", "What's the name of her new novel?": a name or a title.
+    ("name", re.compile(r"\bwhat(?:['’]s|\s+(?:is|was|are|were))?\s+the\s+(?:name|title)s?\s+of\b|^\W*what\b(?=.*\b(?:called|named|titled)\W*$)", re.I)),
     ("why", re.compile(r"\bwhy\b|\bwhat\s+(?:caused|led\s+to|prompted|drove|was\s+the\s+reason)\b|\bfor\s+what\s+reason\b|\bhow\s+come\b", re.I)),
 ]
+_NAME_OF = re.compile(r"\bwhat(?:['’]s|\s+(?:is|was|are|were))?\s+the\s+(?:name|title)s?\s+of\s+(?:(?:the|a|an|his|her|its|their)\s+)?", re.I)
 _THING = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+|other\s+)?([a-z][a-z-]{2,})\b", re.I)
 _NOT_A_THING = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "would", "will", "should", "might", "may", "about", "happened", "happens", "else", "the", "a", "an", "it", "they", "he", "she", "we", "you", "i", "this", "that", "these", "those", "of", "in", "on"}
 # A second question joined to the first: "Who led the research, and where was it published?"
@@ -230,7 +233,7 @@ LABEL = re.compile(r"^[^:?]{1,60}:\s+(?=(?:what|which|who|whom|whose|when|where|
 
 
 def answer_kind(question: str) -> str:
-    """who / when / where / money / count / number / why / definition, or "what" for anything else: the wh-phrase the question
+    """who / when / where / money / count / number / name / why / definition, or "what" for anything else: the wh-phrase the question
     opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
     <name>?" and "What is <name>?" ask for a description of the name: "definition"."""
     question = LABEL.sub("", expanded(question))  # "Switching topics: what happened when ...?" asks what
@@ -240,7 +243,13 @@ def answer_kind(question: str) -> str:
     opening = re.match(r"\s*(?:and\s+|so\s+|but\s+)?(what|which|who|whom|whose|when|where|why|how)\b", question, re.I)
     if opening and not any(start <= opening.start(1) + 1 for start, _, _ in found):
         return "what"
-    return min(found)[2] if found else "what"
+    kind = min(found)[2] if found else "what"
+    if kind == "name":
+        # "What's the name of the company that ...?" asks which company; "... of her new novel?" for a title.
+        named = _NAME_OF.sub("what ", question, count=1)
+        asked = answer_kind(named) if named != question else kind
+        kind = asked if asked in ("who", "organisation", "where") else kind
+    return kind
 
 
 def asked_thing(question: str) -> str:

@@ -693,3 +693,22 @@ def test_a_sentence_opening_on_and_its_carries_the_sentence_before_it():
     before = "Florida State was robbed."
     assert Sentence(1, 1, "And its head coach didn’t hide his disappointment.", before).context == f"{before} And its head coach didn’t hide his disappointment."
     assert Sentence(1, 1, "Andrew Smith, its coach, said little.", before).context == "Andrew Smith, its coach, said little."
+
+
+def test_a_question_asking_what_something_is_called_is_answered_by_the_sentence_giving_its_name(embeddings):
+    assert answer_kind("What is the CRISPR-based HIV therapy being tested in people called?") == "name"
+    assert answer_kind("What's the title of the book he wrote?") == "name"
+    assert answer_kind("What's the name of the company that bought iRobot?") == "organisation"
+    assert answer_kind("What's the name of the CEO?") == "who"
+    therapy = docs(
+        "Using CRISPR for HIV gene therapy has shown promise in several test-tube studies, a review notes. "
+        "Researchers at the Riverton lab have been testing CRISPR therapies for HIV in people since last year. "
+        "The therapy, named EBT-101, uses gene editing to cut the virus out of infected cells."
+    )
+    called = answer(embeddings, "What is the CRISPR-based HIV therapy being tested in people called?", therapy)
+    assert called.text.startswith("The therapy, named EBT-101"), called.text
+    book = docs("Kalmus wrote a book on climate change and chained himself to a bank in protest. He spoke at the library about it.")
+    title = answer(embeddings, "What's the title of the book Kalmus wrote?", book)
+    assert title.abstained and title.text == "The indexed articles don't give the title.", title.text
+    album = docs("McLean has released a new album of Christmas songs. “Christmas Memories: Remixed & Remastered” features his take on the classics.")
+    assert "Christmas Memories" in answer(embeddings, "What is McLean's new Christmas album called?", album).text
