@@ -55,6 +55,8 @@ KIND_PATTERNS = {
         re.I,
     ),
     "where": re.compile(r"\b(?:in|at|from|near|outside|across|to)\s+(?:the\s+)?[A-Z][a-z]+"),
+    # Where someone comes from: "born in Fiji", "spent his childhood in Astoria", "a native of Lagos".
+    "origin": re.compile(r"\b(?:born|raised|grew\s+up|growing\s+up|native|hails?|hailing|childhood|hometown|home\s+town|originally)\b", re.I),
     # A name given: a title in double quotes (not a quoted remark), one after "named / called / titled", or one set
     # off by commas ("her new novel, Edenglassie, ...").
     "name": re.compile(rf"[“\"]\s*{_TITLE_WORD}(?:\s+(?:{_SMALL_WORD}\s+)*{_TITLE_WORD}){{0,7}}\s*[”\"]|\b(?:named|called|titled|dubbed|known\s+as)\s+[“\"‘]?(?-i:[A-Z0-9])[\w-]*|,\s+(?-i:[A-Z])[\w’'-]+(?:\s+(?-i:[A-Z])[\w’'-]+){{0,4}},", re.I),
@@ -430,7 +432,7 @@ def not_mentioned(names: list[str]) -> str:
 MUST_HOLD = ("money", "count", "when")
 # Names the recogniser finds less reliably: a sentence naming someone (some organisation, a title) the question does
 # not is preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
-PREFER = ("who", "organisation", "definition", "name")
+PREFER = ("who", "organisation", "definition", "name", "origin")
 KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind may score and still be preferred
 
 

@@ -712,3 +712,17 @@ def test_a_question_asking_what_something_is_called_is_answered_by_the_sentence_
     assert title.abstained and title.text == "The indexed articles don't give the title.", title.text
     album = docs("McLean has released a new album of Christmas songs. “Christmas Memories: Remixed & Remastered” features his take on the classics.")
     assert "Christmas Memories" in answer(embeddings, "What is McLean's new Christmas album called?", album).text
+
+
+def test_where_someone_is_from_is_answered_by_the_sentence_saying_where_they_were_born(embeddings):
+    assert answer_kind("where's he from originally?") == "origin" and answer_kind("Where was she born?") == "origin"
+    assert answer_kind("Where is the final being played?") == "where"
+    painter = docs(
+        "Eventually Vincent settled in the community of Indulkana in the APY lands, started a family and began to paint. "
+        "Vincent Namatjira won the Archibald Prize in 2020 with a portrait of Adam Goodes. "
+        "Born in Alice Springs in 1983, Vincent was moved to Perth with his sister after their mother's death."
+    )
+    plan = understand("Where's he from originally?", ["Riverton Post"])
+    plan.query = f"{plan.question} Vincent Namatjira Archibald Prize"
+    origin = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, painter)), painter, plan.question)
+    assert origin.text.startswith("Born in Alice Springs in 1983"), origin.text
