@@ -243,6 +243,16 @@ class ExtractiveAnswerer(Answerer):
                 elsewhere = candidates[n].position not in {candidates[c].position for c in chosen}
                 if elsewhere or composer.adds(candidates[n], [candidates[c] for c in chosen], plan, plan.kind, matches[n]):
                     chosen.append(n)
+        if chosen and not parts and composer.asks_directly(plan.question, plan.kind):
+            # "Who founded Discogs?" by a sentence naming someone as doing it ("founded in 2000 by ... Kevin
+            # Lewandowski"), "Where's he from?" by one saying where he was born: it leads if nearly as good.
+            direct = [
+                int(n) for n in np.argsort(-scores)
+                if (matches[n] or plan.kind == "where") and related[n] >= self.abstain_below
+                and composer.says_directly(candidates[n].text, plan.question, plan.kind)
+            ]
+            if direct and direct[0] != chosen[0] and scores[direct[0]] >= scores[chosen[0]] - composer.KIND_MARGIN:
+                chosen = [direct[0]]
         if chosen and not parts and plan.kind in composer.MUST_HOLD + composer.PREFER and not matches[chosen[0]]:
             # "How much did it cost?": a sentence without an amount does not answer. The best one with an amount
             # answers if it is nearly as good; else the articles don't say. "Who ...?": the best sentence naming
@@ -253,7 +263,7 @@ class ExtractiveAnswerer(Answerer):
                 lead, best = int(holding[0]), chosen[0]
                 fits = candidates[lead].words + len(candidates[best].context.split()) <= composer.MAX_ANSWER_WORDS
                 chosen = [lead, best] if fits and candidates[best].position != candidates[lead].position else [lead]
-            elif plan.kind in composer.MUST_HOLD or (plan.kind in ("organisation", "name") and not holding):
+            elif plan.kind in composer.MUST_HOLD or (plan.kind == "organisation" and not holding):
                 # "Which hospital treated her?": no sentence names any organisation, so none says which.
                 return composer.Composed([], composer.not_said(plan.question))
         role = asked_role(plan.question) if plan.kind == "who" and not plan.long and not parts else ""

@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from chatbot import entities
 from chatbot.plan import QueryPlan
 from chatbot.query import MONTHS, answer_kind, asked_role, asked_thing, defined_subject, without_titles
-from index.text import WORD, fold, split_sentences, stem, stems
+from index.text import STOP, WORD, fold, split_sentences, stem, stems
 
 MIN_WORDS, MAX_WORDS = 5, 70  # shorter is a fragment or a label; longer is a run-on list
 MAX_ANSWER_WORDS = 45  # a second sentence is added only while the answer stays this short (the seed's FAQ: 30-40)
@@ -55,8 +55,6 @@ KIND_PATTERNS = {
         re.I,
     ),
     "where": re.compile(r"\b(?:in|at|from|near|outside|across|to)\s+(?:the\s+)?[A-Z][a-z]+"),
-    # Where someone comes from: "born in Fiji", "spent his childhood in Astoria", "a native of Lagos".
-    "origin": re.compile(r"\b(?:born|raised|grew\s+up|growing\s+up|native|hails?|hailing|childhood|hometown|home\s+town|originally)\b", re.I),
     # A name given: a title in double quotes (not a quoted remark), one after "named / called / titled", or one set
     # off by commas ("her new novel, Edenglassie, ...").
     "name": re.compile(rf"[“\"]\s*{_TITLE_WORD}(?:\s+(?:{_SMALL_WORD}\s+)*{_TITLE_WORD}){{0,7}}\s*[”\"]|\b(?:named|called|titled|dubbed|known\s+as)\s+[“\"‘]?(?-i:[A-Z0-9])[\w-]*|,\s+(?-i:[A-Z])[\w’'-]+(?:\s+(?-i:[A-Z])[\w’'-]+){{0,4}},", re.I),
@@ -432,8 +430,54 @@ def not_mentioned(names: list[str]) -> str:
 MUST_HOLD = ("money", "count", "when")
 # Names the recogniser finds less reliably: a sentence naming someone (some organisation, a title) the question does
 # not is preferred, but one without may still answer. Not places: "Where was it published?" is answered by a journal.
-PREFER = ("who", "organisation", "definition", "name", "origin")
+PREFER = ("who", "organisation", "definition", "name")
 KIND_MARGIN = 0.4  # how much less well a sentence holding the asked-for kind may score and still be preferred
+
+
+# "founded in 2000 by Intel programmer Kevin Lewandowski", "a round led by Collide Capital": an action, then its doer.
+_DONE_BY = re.compile(r"\b([a-z]+)(?=\s+(?:[\w’'-]+\s+){0,3}?by\s+(?:[\w’'-]+\s+){0,5}?[A-Z])")
+# "Omar Marmoush opened the scoring": a full name, then the action ("the Commission sent" names no one).
+_DOER_DID = re.compile(r"\b[A-Z][\w’'-]+\s+[A-Z][\w’'-]+\s+([a-z]+)\b")
+# "Who founded ...?", "who's headlining ...?", "Who ended up catching ...?": the action a who-question asks the doer of.
+_WHO_DID = re.compile(
+    r"\bwho(?:['’]s|['’]d|\s+(?:is|was|are|were|has|had|have|will|would|could|might|may|can))?"
+    r"\s+(?:(?:also|first|then|actually|ultimately|really|ended\s+up)\s+)?([a-z]+)\b",
+    re.I,
+)
+
+
+def asked_action(question: str) -> str:
+    """The stem of the verb a "Who <did> ...?" question asks the doer of ("found" in "Who founded Discogs?"), or ""."""
+    asked = _WHO_DID.search(question)
+    return stem(asked.group(1)) if asked and asked.group(1).lower() not in STOP else ""
+
+
+def names_doer(text: str, question: str) -> bool:
+    """Whether the sentence names someone as doing what a "Who <did> ...?" question asks about: its verb before
+    "by <Name>" ("founded in 2000 by ... Kevin Lewandowski") or right after a name ("Omar Marmoush opened ...")."""
+    action = asked_action(question)
+    return bool(action) and any(stem(m.group(1)) == action for pattern in (_DONE_BY, _DOER_DID) for m in pattern.finditer(text))
+
+
+# "Where's he from originally?", "Where was she born?": where someone comes from, which a sentence saying where
+# they were born or grew up says ("born in Fiji", "spent his childhood in Astoria", "a native of Lagos").
+_ORIGIN_ASKED = re.compile(
+    r"\bwhere(?:['’]s|['’]d|\s+(?:is|was|are|were|does|did|do))?\s+(?:\w+\s+){0,3}?(?:originally\s+)?(?:from|born|raised|grow\s+up)\b", re.I
+)
+_ORIGIN_SAID = re.compile(
+    r"\b(?:born|raised|grew\s+up|growing\s+up|native|hails?|hailing|childhood|hometown|home\s+town|originally)\b", re.I
+)
+
+
+def asks_directly(question: str, kind: str) -> bool:
+    """Whether some sentences answer the question more directly than others naming a person or a place: who did
+    the thing it asks about, where someone is from."""
+    return (kind == "who" and bool(asked_action(question))) or (kind == "where" and _ORIGIN_ASKED.search(question) is not None)
+
+
+def says_directly(text: str, question: str, kind: str) -> bool:
+    """Whether the sentence says it directly: names someone as doing it, says where someone was born or grew up."""
+    return names_doer(text, question) if kind == "who" else _ORIGIN_SAID.search(text) is not None
 
 
 def not_said(question: str) -> str:

@@ -128,8 +128,6 @@ _KINDS = [
     ("money", re.compile(rf"\bhow\s+much\s+(?=(?:{_AUXILIARY}|{_MONEY_NOUNS})\b)(?=.*\b(?:{_MONEY_WORDS})\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
     ("count", re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|rate|sum|figure|age)\b", re.I)),
     ("number", re.compile(r"\bhow\s+(?:old|long|far|big|large|high|often)\b|\bwhat\s+(?:score)\b", re.I)),
-    # "Where's he from originally?", "Where was she born?": where someone comes from.
-    ("origin", re.compile(r"\bwhere(?:['’]s|['’]d|\s+(?:is|was|are|were|does|did|do))?\s+(?:\w+\s+){0,3}?(?:originally\s+)?(?:from|born|raised|grow\s+up)\b", re.I)),
     ("when", re.compile(r"\bwhen\b|\b(?:what|which)\s+(?:year|date|day|month|time|season)\b|\bhow\s+soon\b", re.I)),
     ("where", re.compile(r"\bwhere\b|\b(?:what|which)\s+(?:country|city|state|place|region|town|venue|stadium|location)\b", re.I)),
     ("who", re.compile(r"\bwho(?:m|se)?\b|\b(?:what|which)\s+(?:person|people|player|official|lawyer|judge|politician|artist|singer|actor|actress|executive|ceo|coach|founder|leader|minister|president|author"
@@ -235,9 +233,9 @@ LABEL = re.compile(r"^[^:?]{1,60}:\s+(?=(?:what|which|who|whom|whose|when|where|
 
 
 def answer_kind(question: str) -> str:
-    """who / when / where / origin / money / count / number / name / why / definition, or "what" for anything else: the wh-phrase the question
-    opens with decides ("What was the score when ...?" asks what, not when); else its first wh-phrase. "Who is
-    <name>?" and "What is <name>?" ask for a description of the name: "definition"."""
+    """who / when / where / money / count / number / name / why / definition, or "what" for anything else:
+    the wh-phrase the question opens with decides ("What was the score when ...?" asks what, not when); else its
+    first wh-phrase. "Who is <name>?" and "What is <name>?" ask for a description of the name: "definition"."""
     question = LABEL.sub("", expanded(question))  # "Switching topics: what happened when ...?" asks what
     if _WHO_IS_NAMED.match(question) and not asked_role(question):  # "Who is the CEO of Expedia?" asks for a name
         return "definition"

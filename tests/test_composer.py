@@ -707,16 +707,15 @@ def test_a_question_asking_what_something_is_called_is_answered_by_the_sentence_
     )
     called = answer(embeddings, "What is the CRISPR-based HIV therapy being tested in people called?", therapy)
     assert called.text.startswith("The therapy, named EBT-101"), called.text
-    book = docs("Kalmus wrote a book on climate change and chained himself to a bank in protest. He spoke at the library about it.")
-    title = answer(embeddings, "What's the title of the book Kalmus wrote?", book)
-    assert title.abstained and title.text == "The indexed articles don't give the title.", title.text
     album = docs("McLean has released a new album of Christmas songs. “Christmas Memories: Remixed & Remastered” features his take on the classics.")
     assert "Christmas Memories" in answer(embeddings, "What is McLean's new Christmas album called?", album).text
 
 
 def test_where_someone_is_from_is_answered_by_the_sentence_saying_where_they_were_born(embeddings):
-    assert answer_kind("where's he from originally?") == "origin" and answer_kind("Where was she born?") == "origin"
-    assert answer_kind("Where is the final being played?") == "where"
+    from chatbot.composer import asks_directly
+
+    assert asks_directly("where's he from originally?", "where") and asks_directly("Where was she born?", "where")
+    assert not asks_directly("Where is the final being played?", "where")
     painter = docs(
         "Eventually Vincent settled in the community of Indulkana in the APY lands, started a family and began to paint. "
         "Vincent Namatjira won the Archibald Prize in 2020 with a portrait of Adam Goodes. "
@@ -726,3 +725,18 @@ def test_where_someone_is_from_is_answered_by_the_sentence_saying_where_they_wer
     plan.query = f"{plan.question} Vincent Namatjira Archibald Prize"
     origin = finalize("".join(ExtractiveAnswerer(embeddings).stream(plan, painter)), painter, plan.question)
     assert origin.text.startswith("Born in Alice Springs in 1983"), origin.text
+
+
+def test_who_did_it_is_answered_by_the_sentence_naming_someone_as_doing_it(embeddings):
+    from chatbot.composer import names_doer
+
+    assert names_doer("It was founded in 2000 by Intel programmer Kevin Lewandowski.", "Who founded Discogs?")
+    assert names_doer("Omar Marmoush opened their account in the 12th minute.", "Back to the game: who opened the scoring?")
+    assert not names_doer("Late Thursday, the Commission sent the company a request.", "Who sent Musk the urgent letter?")
+    assert not names_doer("Pilgrims may have stepped on the American cranberry.", "Who invented canned cranberry sauce?")
+    discogs = docs(
+        "“We had kind of thought Discogs was on our side as sellers,” says Gene Melkisethian, who runs a record store and sells on Discogs. "
+        "Discogs, founded in 2000 by Intel programmer Kevin Lewandowski, began as a database of electronic music."
+    )
+    founded = answer(embeddings, "Who founded Discogs?", discogs)
+    assert founded.text.startswith("Discogs, founded in 2000 by Intel programmer Kevin Lewandowski"), founded.text
