@@ -245,7 +245,8 @@ class ExtractiveAnswerer(Answerer):
                     chosen.append(n)
         if chosen and not parts and composer.asks_directly(plan.question, plan.kind):
             # "Who founded Discogs?" by a sentence naming someone as doing it ("founded in 2000 by ... Kevin
-            # Lewandowski"), "Where's he from?" by one saying where he was born: it leads if nearly as good.
+            # Lewandowski"), "Where's he from?" by one saying where he was born (a birthplace the recogniser misses
+            # still counts): it leads if nearly as good.
             direct = [
                 int(n) for n in np.argsort(-scores)
                 if (matches[n] or plan.kind == "where") and related[n] >= self.abstain_below

@@ -488,8 +488,8 @@ def not_said(question: str) -> str:
     if role:
         return f"The indexed articles don't say who the {role} is."
     if answer_kind(question) == "name":  # "What's the title of the book he wrote?", "What is the drug called?"
-        named = re.search(r"\b(name|title)s?\s+of\b", question, re.I)
-        return f"The indexed articles don't give the {named.group(1).lower()}." if named else "The indexed articles don't say what it is called."
+        asked = re.search(r"\b(name|title)s?\s+of\b", question, re.I)
+        return f"The indexed articles don't give the {asked.group(1).lower()}." if asked else "The indexed articles don't say what it is called."
     # "Which law firm is defending it?": the words between "which" and the verb name the thing.
     phrase = re.search(r"\bwhich\s+((?:[a-z]+\s+){0,2}?[a-z]+)\s+(?:is|was|are|were|did|does|do|has|had|have|will|would|can|could)\b", question, re.I)
     named = phrase and not re.search(r"\b(?:of|the|a|an|these|those)\b", phrase.group(1), re.I)

@@ -124,6 +124,8 @@ _MONEY_WORDS = (
     r"|damages|funding|settle|settlement|gross|grossed|grossing|(?:take|took|taken|bring|brought)\s+in|generate|generated"
     r"|revenue|sales|penalty|penalties|fines"
 )
+# "What's the name of ...", "What is the title of ...": asks for a name (or, by what follows, who / which company).
+_NAME_OF_PHRASE = r"\bwhat(?:['’]s|\s+(?:is|was|are|were))?\s+the\s+(?:name|title)s?\s+of\b"
 _KINDS = [
     ("money", re.compile(rf"\bhow\s+much\s+(?=(?:{_AUXILIARY}|{_MONEY_NOUNS})\b)(?=.*\b(?:{_MONEY_WORDS})\b)|\bwhat\s+(?:price|salary|fee|fine)\b", re.I)),
     ("count", re.compile(r"\bhow\s+(?:many|much)\b|\bwhat\s+(?:percentage|percent|share|number|amount|proportion|rate|sum|figure|age)\b", re.I)),
@@ -136,10 +138,10 @@ _KINDS = [
                   r"|witness|victim|suspect|defendant|prosecutor|attorney)s?\b", re.I)),
     ("organisation", re.compile(r"\b(?:what|which)\s+(?:company|companies|firm|organi[sz]ation|group|team|club|outlet|agency|brand|band|party|publication|newspaper|network|league|bank|hospitals?|universit(?:y|ies)|school|college|museum|charity|app|startup|platform|retailer|airline)\b", re.I)),
     # "What is the therapy called?", "What's the name of her new novel?": a name or a title.
-    ("name", re.compile(r"\bwhat(?:['’]s|\s+(?:is|was|are|were))?\s+the\s+(?:name|title)s?\s+of\b|^\W*what\b(?=.*\b(?:called|named|titled)\W*$)", re.I)),
+    ("name", re.compile(rf"{_NAME_OF_PHRASE}|^\W*what\b(?=.*\b(?:called|named|titled)\W*$)", re.I)),
     ("why", re.compile(r"\bwhy\b|\bwhat\s+(?:caused|led\s+to|prompted|drove|was\s+the\s+reason)\b|\bfor\s+what\s+reason\b|\bhow\s+come\b", re.I)),
 ]
-_NAME_OF = re.compile(r"\bwhat(?:['’]s|\s+(?:is|was|are|were))?\s+the\s+(?:name|title)s?\s+of\s+(?:(?:the|a|an|his|her|its|their)\s+)?", re.I)
+_NAME_OF = re.compile(rf"{_NAME_OF_PHRASE}\s+(?:(?:the|a|an|his|her|its|their)\s+)?", re.I)
 _THING = re.compile(r"\b(?:what|which)\s+(?:kind\s+of\s+|type\s+of\s+|other\s+)?([a-z][a-z-]{2,})\b", re.I)
 _NOT_A_THING = {"is", "are", "was", "were", "did", "does", "do", "has", "have", "had", "can", "could", "would", "will", "should", "might", "may", "about", "happened", "happens", "else", "the", "a", "an", "it", "they", "he", "she", "we", "you", "i", "this", "that", "these", "those", "of", "in", "on"}
 # A second question joined to the first: "Who led the research, and where was it published?"
