@@ -263,3 +263,10 @@ def test_an_also_that_asks_a_question_of_its_own_opens_a_new_topic():
     question = "Also, Graham Arnold is about to set a Socceroos coaching record, how many games is that?"
     assert not is_followup(question, [FIRST, SECOND]) and condense(question, [FIRST, SECOND]) == question
     assert is_followup("What about Chelsea?", [FIRST, SECOND]) and is_followup("And for children?", [FIRST, SECOND])
+
+
+def test_a_negated_auxiliary_opening_the_question_is_not_a_name():
+    """"Didn't they ...?" names no "Didn't": the question points back with "they" and stays in the topic."""
+    question = "Didn't they try to fight it in court? How did that go"
+    assert is_followup(question, [FIRST, SECOND])
+    assert "Ultraprocessed" in condense(question, [FIRST, SECOND]) or "ultra-processed" in condense(question, [FIRST, SECOND])
