@@ -341,8 +341,8 @@ class LexicalIndex:
     def written_as(self, word: str, passages: int = WRITTEN_AS_PASSAGES) -> str:
         """How the archive writes a word (or a phrase of words) typed in lower case: the form it uses when the word
         stands alone within a sentence, when at least `WRITTEN_AS_SHARE` of those uses are not lower case
-        ("irobot" -> "iRobot", "putin" -> "Putin", "mary schiavo" -> "Mary Schiavo"), read from the `passages`
-        chunks that hold it most (a word written so twice at least, a phrase once; the share counts one vote per article and form); else
+        ("irobot" -> "iRobot", "putin" -> "Putin", "mary schiavo" -> "Mary Schiavo"), read from the first `passages`
+        chunks that hold it in the index's order (a word written so twice at least, a phrase once; the share counts one vote per article and form); else
         the word as given ("energy", and "university", capitalised mostly within longer names such as "Carnegie
         Mellon University")."""
         words = word.split()
@@ -350,7 +350,9 @@ class LexicalIndex:
         if len(terms) != len(words):
             return word  # a stopword, or a word BM25 splits
         searcher = self.searcher
-        found = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._term("tokens", t)) for t in terms])
+        # Any chunks that hold it, not those BM25 ranks first: the shortest, list items, captions and titles ("Release:
+        # the Date is TBA."), which capitalise common words.
+        found = tantivy.Query.const_score_query(tantivy.Query.boolean_query([(tantivy.Occur.Must, self._term("tokens", t)) for t in terms]), 1.0)
         hits = searcher.search(found, passages, count=False).hits
         pattern = re.compile(r"(?<![\w'’-])" + r"\s+".join(re.escape(w) for w in words) + r"(?![\w-])", re.I)
         uses: Counter = Counter()  # form -> times written so

@@ -200,6 +200,18 @@ def test_a_lower_case_word_is_written_as_the_archive_writes_it(tmp_path):
     assert named.written_as("mary schiavo") == "Mary Schiavo" and named.written_as("mary") == "mary"
 
 
+def test_a_common_word_is_not_read_from_the_chunks_bm25_ranks_first(tmp_path):
+    """BM25 ranks first the shortest chunks holding a word: list items and captions ("Release: the Date is TBA."),
+    which capitalise common words. A question typed "like the date" keeps "date" as typed (not a name the
+    articles lack): the chunks read are any that hold it."""
+    prose = [f"Officials said on day {n} that they had set the date for the vote, and that the date would hold whatever the courts decided." for n in range(3)]
+    listing = ["Release: the Date is TBA.", "Venue: a Date is set."]
+    passages = prose + listing
+    ids = [f"a{n}" for n in range(len(passages))]
+    lexical = lexical_of(tmp_path, ids, passages, [{}] * len(passages))
+    assert lexical.written_as("date", passages=2) == "date"
+
+
 def test_a_name_typed_without_its_accents_finds_the_passages_that_write_them(tmp_path):
     passages = ["His subject was Beyoncé, and the portraits spoke of a precocious talent.", "The singer Iñigo Quintero topped the chart in Spain."]
     lexical = lexical_of(tmp_path, ["a", "b"], passages, [{}, {}])
