@@ -154,7 +154,7 @@ _QUOTED_NAME = re.compile(r"[\"“]([^\"”]{2,60})[\"”]")
 _NOT_A_NAME = set(
     "I What Which Who Whom Whose When Where Why How Did Does Do Is Are Was Were Has Have Had Can Could Would Will Should "
     "May Might Must And But Or If In On At For From To Of By With About After Before During According Considering Between "
-    "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No".split()
+    "The A An This That These Those It Its He She They Their His Her Mr Mrs Ms Dr Yes No OK Ok Okay".split()
 )
 # Also a request's verb ("Tell me more", "Explain that", "Give me the details"): capitalised by position, not a name.
 _CONTRACTION_END = re.compile(r"['’](?:d|m|ve|ll|s|re)$")  # "I'd", "It's", "They're" are "I", "It", "They"
@@ -173,8 +173,14 @@ _ROLE_ASKED = re.compile(
     r"(?P<role>(?:[a-z][a-z-]*|[A-Z]{2,4})(?:\s+(?:[a-z][a-z-]*|[A-Z]{2,4})){0,3}?)\s*(?:\b(?:of|at|for|in|on)\b\s+(?:the\s+)?(?P<owner>\S+)|\?|$)"
 )
 _NOT_ROLE = {"new", "current", "former", "next", "interim", "acting", "now", "then", "real", "actual"}
-# "Who is the individual accused of ...?" describes someone; it names no role.
-_NO_ROLE = re.compile(r"\b(?:individual|person|people|man|woman|one|subject|figure|guy|someone|\w+ed|\w+ing)$", re.I)
+# "Who is the individual accused of ...?" describes someone; it names no role. Nor does a ranking or a part played
+# in one event: "Who was the most expensive buy at the auction?", "Who was United's hero in the win?".
+_NO_ROLE = re.compile(
+    r"\b(?:individual|person|people|man|woman|one|subject|figure|guy|someone|\w+ed|\w+ing"
+    r"|most|least|best|worst|top|biggest|largest|highest|lowest|fastest|youngest|oldest|richest|greatest"
+    r"|hero|star|villain|winner|loser)$",
+    re.I,
+)
 
 
 def asked_role(question: str) -> str:

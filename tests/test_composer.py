@@ -515,6 +515,19 @@ def test_a_role_is_held_by_the_person_named_beside_it_for_the_owner_asked_about(
     assert not holder.abstained and holder.text.startswith("Sources described") and "Kyle Vogt" in holder.text, holder.text
 
 
+def test_a_ranking_or_a_part_played_is_not_a_role(embeddings):
+    """"Who was the most expensive buy at the auction?" asks for a name, not the holder of an office: it is not
+    declined for want of a sentence naming someone "most expensive buy"."""
+    assert asked_role("Who was the most expensive buy at the IPL 2024 auction?") == ""
+    assert asked_role("Who was United's hero in the win over Chelsea?") == "" and asked_role("Who is the CEO of Expedia?") == "CEO"
+    auction = docs(
+        "The IPL 2024 auction was held in Dubai on Tuesday. Kolkata Knight Riders broke the bank for Mitchell Starc, "
+        "paying Rs 24.75 crore for the Australian fast bowler. Cummins went to Sunrisers Hyderabad for Rs 20.50 crore."
+    )
+    bought = answer(embeddings, "Who was the most expensive buy at the IPL 2024 auction?", auction)
+    assert not bought.abstained and "Starc" in bought.text, bought.text
+
+
 def test_a_role_question_asks_for_a_name_and_a_former_holder_does_not_lead():
     assert answer_kind("Who is the CEO of Expedia?") == "who" and answer_kind("Who is Kick's CEO?") == "who"
     assert answer_kind("Who is Bill Kenwright?") == "definition"

@@ -8,6 +8,7 @@ from langchain_core.documents import Document
 
 from chatbot.composer import by_best_sentence
 from chatbot.followup import MAX_QUERY_WORDS, Turn, condense, is_followup, topic_of
+from chatbot.query import named_phrases
 
 FIRST = Turn(
     "What share of adults showed signs of addiction to ultra-processed foods?",
@@ -266,7 +267,9 @@ def test_an_also_that_asks_a_question_of_its_own_opens_a_new_topic():
 
 
 def test_a_negated_auxiliary_opening_the_question_is_not_a_name():
-    """"Didn't they ...?" names no "Didn't": the question points back with "they" and stays in the topic."""
+    """"Didn't they ...?" names no "Didn't": the question points back with "they" and stays in the topic. Nor is
+    "ok" a name once it takes the archive's capitals ("How big a deficit is he OK with")."""
+    assert named_phrases("How big a deficit is he OK with") == [] and named_phrases("Won't Apple fix it?") == ["Apple"]
     question = "Didn't they try to fight it in court? How did that go"
     assert is_followup(question, [FIRST, SECOND])
     assert "Ultraprocessed" in condense(question, [FIRST, SECOND]) or "ultra-processed" in condense(question, [FIRST, SECOND])
