@@ -33,7 +33,7 @@ _CURRENCY = r"(?:dollars?|pounds?|euros?|yen|yuan|rupees?|cents?|pence|francs?|k
 _CODES = r"USD|EUR|GBP|NIS|ILS|INR|Rs\.?|AUD|CAD|CHF|JPY|CNY|RMB|HKD|SGD|NZD|SEK|NOK|DKK|ZAR|BRL|MXN|KRW|RUB|TRY|AED|SAR"
 # The Korean won after a sum ("1.5 trillion won", "10,000 won"), not the verb ("in 2022 won the cup", "$8 won’t stop bots").
 _WON = r"\b\d[\d,.]*\s*(?:million|billion|trillion)\s+won\b|\b\d{1,3}(?:,\d{3})+\s+won\b(?!['’])"
-_PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?(?!\d|st\b|nd\b|rd\b|th\b)"
+_PLAIN_NUMBER = r"(?<![$£€¥₹])(?<![$£€¥₹] )(?<![\d.,])(?<![A-Za-z]-)(?!(?:1[89]|20)\d\d\b)\d(?:[\d.,]*\d)?(?!\d|st\b|nd\b|rd\b|th\b)"
 # A title's words: capitalised, but for the small ones between them ("Christmas Memories: Remixed & Remastered").
 _TITLE_WORD = r"(?-i:[A-Z0-9])[\w’'&-]*[:,!?.]?"
 _SMALL_WORD = r"(?:of|the|a|an|and|in|on|to|for|at|by|with|from|or|&)"

@@ -277,6 +277,14 @@ def test_free_is_a_price_only_when_it_says_what_something_costs():
     assert holds_kind("The app is free, and the Pro tier is free of charge for students.", "money", question)
 
 
+def test_a_number_in_a_designation_is_not_a_count():
+    """"F-16 fighter jets" counts no jets: a number joined to letters by a hyphen is part of a name (F-16, COVID-19)."""
+    question = "How many jets is Norway giving them?"
+    assert not holds_kind("Aid must include F-16 fighter jets, which have been pledged by Norway and Denmark.", "count", question)
+    assert holds_kind("Norway will give six F-16 jets, and Denmark 19 jets.", "count", question)
+    assert not holds_kind("COVID-19 cases rose in the city.", "count", "How many cases were there?")
+
+
 def test_a_month_is_a_date_only_when_capitalised_and_this_week_is_a_time():
     question = "When did they get married?"
     assert not holds_kind("It may be over a decade since they ended their marriage.", "when", question)
