@@ -49,13 +49,14 @@ def freshness(question: str, today: date, outlets: list[str] = ()) -> Freshness 
     text = _QUOTED.sub(" ", question.lower())
     for alias in sorted({a.lower() for o in outlets if o for a in outlet_aliases(o) | {o}}, key=len, reverse=True):
         text = text.replace(alias, " ")
+    # "The last week of the month", "this week of the trial": a part of another period, not one counted from today.
     windows = [
         (r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b", today, today),
         (r"\byesterday\b", today - timedelta(days=1), today - timedelta(days=1)),
-        (r"\b(?:this|past)\s+week\b", today - timedelta(days=6), today),
-        (r"\blast\s+week\b", today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1)),
-        (r"\bthis\s+month\b", today.replace(day=1), today),
-        (r"\b(?:past|last)\s+month\b", today - timedelta(days=30), today),
+        (r"\b(?:this|past)\s+week\b(?!\s+of\b)", today - timedelta(days=6), today),
+        (r"\blast\s+week\b(?!\s+of\b)", today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1)),
+        (r"\bthis\s+month\b(?!\s+of\b)", today.replace(day=1), today),
+        (r"\b(?:past|last)\s+month\b(?!\s+of\b)", today - timedelta(days=30), today),
     ]
     match = _LAST_N.search(text)
     if match:

@@ -50,6 +50,7 @@ def test_asking_for_the_latest_ranks_newest_first_without_a_window(question):
         "What happened today, October 7, 2023, in Gaza?",  # names its own date: the date search handles it
         "Who set the record-breaking fastest century?",
         "What were the recent developments at the company?",  # 'recent' in a question about the past
+        "How much had the S&P 500 lost in September 2023 by the last week of the month?",  # a week of another period
     ],
 )
 def test_ordinary_questions_are_left_alone(question):
