@@ -377,9 +377,14 @@ def cite(sentence: str, position: int) -> str:
     return tag_sentence(sentence, f"[{position}]")
 
 
+_ELLIPSIS_END = re.compile(r"(?:\.\s?){2}\.$|…$")
+
+
 def tag_sentence(sentence: str, tag: str) -> str:
     """The sentence with `tag` before its closing punctuation: 'It rose [2][3].', 'It rose (unverified).'"""
     body = sentence.rstrip()
+    if _ELLIPSIS_END.search(body):  # "this year..." trails off: the tag follows it
+        return f"{body} {tag}"
     if body[-1:] in (".", "!", "?") and body[-2:-1] not in ("\"", "'", "”", "’"):
         return f"{body[:-1]} {tag}{body[-1]}"
     return f"{body} {tag}"

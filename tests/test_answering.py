@@ -1,6 +1,6 @@
 from langchain_core.documents import Document
 
-from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, cite, finalize
+from chatbot.answering import ABSTAIN_TEXT, ExtractiveAnswerer, cite, finalize, tag_sentence
 from index.text import split_sentences
 from chatbot.chain import Filters
 from chatbot.plan import understand
@@ -134,3 +134,10 @@ def test_sentences_split_the_same_in_concurrent_threads():
     expected = [split_sentences(t) for t in texts]
     with ThreadPoolExecutor(8) as pool:
         assert list(pool.map(split_sentences, texts)) == expected
+
+
+def test_a_sentence_that_trails_off_keeps_its_ellipsis_whole():
+    """The citation goes before a sentence's closing stop, but after an ellipsis: "this year... [1]", not "this year.. [1].\""""
+    assert tag_sentence("Ronaldo leads the list this year...", "[1]") == "Ronaldo leads the list this year... [1]"
+    assert tag_sentence("Ronaldo leads the list this year. . .", "[1]") == "Ronaldo leads the list this year. . . [1]"
+    assert tag_sentence("Ronaldo leads the list.", "[1]") == "Ronaldo leads the list [1]."
