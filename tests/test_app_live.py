@@ -18,8 +18,9 @@ NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def ui(store, settings):
-    fast = settings.model_copy(update={"fetch_timeout": 0.5})
-    return ChatApp(build_chain(fast, store=store), now=lambda: NOW)
+    # The default fetch timeout: no page here is slow on purpose, and a loaded CI machine may take over a second
+    # to answer a page it serves itself (0.5 s once lost the first page of a test).
+    return ChatApp(build_chain(settings, store=store), now=lambda: NOW)
 
 
 def serve_story(site, path: str, key: str, outlet: str = "Coast Courier") -> str:
