@@ -17,6 +17,8 @@ from index.text import content_words
 
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "ten": 10, "fourteen": 14, "thirty": 30}
 _LAST_N = re.compile(r"\b(?:past|last|previous)\s+(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")\s+(days?|weeks?|hours?)\b", re.I)
+# "The last week of the month", "this week of the trial": a part of another period, not one counted from today.
+_NOT_OF = r"(?!\s+of\b)"
 # Quoted words are someone else's ("based on today's news, I quit"), not the asker's time frame.
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 # Asking for what is new, without naming a period: rank the newest relevant articles first.
@@ -49,14 +51,13 @@ def freshness(question: str, today: date, outlets: list[str] = ()) -> Freshness 
     text = _QUOTED.sub(" ", question.lower())
     for alias in sorted({a.lower() for o in outlets if o for a in outlet_aliases(o) | {o}}, key=len, reverse=True):
         text = text.replace(alias, " ")
-    # "The last week of the month", "this week of the trial": a part of another period, not one counted from today.
     windows = [
         (r"\b(?:today|tonight|this\s+(?:morning|afternoon|evening))\b", today, today),
         (r"\byesterday\b", today - timedelta(days=1), today - timedelta(days=1)),
-        (r"\b(?:this|past)\s+week\b(?!\s+of\b)", today - timedelta(days=6), today),
-        (r"\blast\s+week\b(?!\s+of\b)", today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1)),
-        (r"\bthis\s+month\b(?!\s+of\b)", today.replace(day=1), today),
-        (r"\b(?:past|last)\s+month\b(?!\s+of\b)", today - timedelta(days=30), today),
+        (rf"\b(?:this|past)\s+week\b{_NOT_OF}", today - timedelta(days=6), today),
+        (rf"\blast\s+week\b{_NOT_OF}", today - timedelta(days=today.weekday() + 7), today - timedelta(days=today.weekday() + 1)),
+        (rf"\bthis\s+month\b{_NOT_OF}", today.replace(day=1), today),
+        (rf"\b(?:past|last)\s+month\b{_NOT_OF}", today - timedelta(days=30), today),
     ]
     match = _LAST_N.search(text)
     if match:

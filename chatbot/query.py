@@ -159,7 +159,7 @@ _NOT_A_NAME = set(
 # Also a request's verb ("Tell me more", "Explain that", "Give me the details"): capitalised by position, not a name.
 _CONTRACTION_END = re.compile(r"['’](?:d|m|ve|ll|s|re)$")  # "I'd", "It's", "They're" are "I", "It", "They"
 _NEGATED = re.compile(r"n['’]t$")  # "Didn't", "Won't", "Can't": an auxiliary, never a name
-_SENTENCE_START = re.compile(r"^(?:OK|Ok|Okay|Thanks|Hi|Hello|Hey|Great|Right|Well|Sure|Cool|Fine|Wow|Interesting|Hmm|[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Beyond|Across|Among|Over|Under|Out|Why|Whom)$")
+_SENTENCE_START = re.compile(r"^(?:Thanks|Hi|Hello|Hey|Great|Right|Well|Sure|Cool|Fine|Wow|Interesting|Hmm|[A-Z][a-z]*ing|Tell|Explain|Describe|Give|List|Summari[sz]e|Show|Compare|Please|Remind|Elaborate|Expand|Clarify|Define|Recap|Go|Talk|Let|Any|Anything|More|Until|Back|Based|Since|Apart|Besides|Aside|Regarding|Given|Also|Then|So|Now|Overall|Once|While|Although|Though|Unlike|Like|Beyond|Across|Among|Over|Under|Out|Why|Whom)$")
 _DAY_OR_MONTH = re.compile(rf"^(?:{MONTHS}|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)$", re.I)
 
 
